@@ -1,0 +1,3 @@
+"""ged: electronic document and mail management with BPMN circuits."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: database, file store, password hashing, jobs."""

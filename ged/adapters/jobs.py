@@ -1,0 +1,62 @@
+"""Background jobs with Huey: SQLite in the instance folder by default, Redis when configured.
+
+Payloads are signed with the instance's secret key: whoever can write to the queue still cannot
+make a worker run a forged job. Jobs carry ids, never rows, and are idempotent: running one twice
+(a retry, or the sweep re-enqueueing work a crash lost) gives the same result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.serializer import SignedSerializer
+
+from ged.config import Settings
+
+
+def make_huey(settings: Settings, immediate: bool = False) -> Huey:
+    serializer = SignedSerializer(secret=settings.secret_key, salt="ged-jobs")
+    if settings.redis_url:
+        return RedisHuey("ged", url=settings.redis_url, serializer=serializer, immediate=immediate)
+    return SqliteHuey(
+        "ged",
+        filename=str(settings.instance / "jobs.sqlite3"),
+        serializer=serializer,
+        immediate=immediate,
+    )
+
+
+class Jobs:
+    """Named jobs on a Huey queue; services enqueue by name after their transaction commits."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self._tasks: dict[str, Any] = {}
+
+    def define(
+        self, name: str, fn: Callable[..., Any], retries: int = 5, retry_delay: int = 10
+    ) -> None:
+        """Register ``fn``; failures are retried with a doubling delay (10 s, 20 s, 40 s…)."""
+        self._tasks[name] = self.huey.task(
+            retries=retries, retry_delay=retry_delay, retry_backoff=2, name=name
+        )(fn)
+
+    def every(self, name: str, minutes: int, fn: Callable[[], Any]) -> None:
+        self._tasks[name] = self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name=name)(fn)
+
+    def enqueue(self, name: str, *args: Any, delay: dt.timedelta | None = None) -> None:
+        task = self._tasks[name]
+        if delay is not None:
+            task.schedule(args=args, delay=delay.total_seconds())
+        else:
+            task(*args)
+
+    def run_now(self, name: str, *args: Any) -> Any:
+        """Call the job's function in this process (CLI, tests), bypassing the queue."""
+        return self._tasks[name].call_local(*args)
+
+    def names(self) -> list[str]:
+        return sorted(self._tasks)

@@ -1,0 +1,1 @@
+"""Domain vocabulary and rules; imports no framework."""

@@ -1,0 +1,270 @@
+"""Full-text search use cases: query with permissions, and keep the index in step with the DB.
+
+Only the background worker writes the index (``index_mail``, ``index_document``, ``reindex``):
+the search engines want one writer. Web requests only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ged.adapters.orm import (
+    Document,
+    DocumentTag,
+    Mail,
+    MailDocument,
+    MailPerson,
+    MailUnit,
+    PageText,
+    Version,
+    utcnow,
+)
+from ged.adapters.uow import UnitOfWork
+from ged.domain.search import IndexedItem, SearchHit, SearchIndex, SearchQuery, SearchResults
+from ged.services.audit import Actor
+from ged.services.permissions import search_visibility
+
+BATCH = 500
+
+
+class Search:
+    def __init__(
+        self,
+        writer: Callable[[], UnitOfWork],
+        reader: Callable[[], UnitOfWork],
+        index: SearchIndex,
+    ) -> None:
+        self._writer = writer
+        self._reader = reader
+        self.index = index
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def search(self, actor: Actor, query: SearchQuery) -> SearchResults:
+        with self._reader() as uow:
+            visibility = search_visibility(uow.session, actor)
+        return self.index.search(query, visibility)
+
+    def lookup_chrono(self, actor: Actor, prefix: str, limit: int = 10) -> list[SearchHit]:
+        with self._reader() as uow:
+            visibility = search_visibility(uow.session, actor)
+        return self.index.lookup_chrono(prefix, visibility, limit)
+
+    # --- writing (worker only) ----------------------------------------------------------------
+
+    def index_mail(self, mail_id: int) -> None:
+        with self._writer() as uow:
+            mail = uow.session.get(Mail, mail_id)
+            if mail is None:
+                self.index.delete([f"mail:{mail_id}"])
+                return
+            started = utcnow()
+            item = mail_items(uow.session, [mail])[0]
+            self.index.upsert([item])
+            mail.indexed_at = started
+            uow.commit()
+
+    def index_document(self, document_id: int) -> None:
+        with self._writer() as uow:
+            document = uow.session.get(Document, document_id)
+            in_mail = uow.session.execute(
+                select(MailDocument.mail_id).where(MailDocument.document_id == document_id)
+            ).scalar_one_or_none()
+            if in_mail is not None:
+                # A mail's files are found through their mail, not as library documents.
+                uow.session.rollback()
+                self.index_mail(in_mail)
+                return
+            if document is None or document.deleted_at is not None:
+                self.index.delete([f"document:{document_id}"])
+                if document is not None:
+                    document.indexed_at = utcnow()
+                    uow.commit()
+                return
+            started = utcnow()
+            self.index.upsert(document_items(uow.session, [document]))
+            document.indexed_at = started
+            uow.commit()
+
+    def stale(self, limit: int = 1000) -> tuple[list[int], list[int]]:
+        """Mail and documents changed since they were last indexed (lost or pending jobs)."""
+        with self._reader() as uow:
+            mails = list(
+                uow.session.execute(
+                    select(Mail.id)
+                    .where(or_(Mail.indexed_at.is_(None), Mail.indexed_at < Mail.updated_at))
+                    .limit(limit)
+                ).scalars()
+            )
+            documents = list(
+                uow.session.execute(
+                    select(Document.id)
+                    .where(
+                        or_(
+                            Document.indexed_at.is_(None),
+                            Document.indexed_at < Document.updated_at,
+                        ),
+                        ~Document.id.in_(select(MailDocument.document_id)),
+                    )
+                    .limit(limit)
+                ).scalars()
+            )
+        return mails, documents
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the whole index from the database (lost, locked or corrupt index)."""
+        started = utcnow()
+        self.index.recreate()
+        done = 0
+        with self._reader() as uow:
+            for items in _batches(uow.session):
+                self.index.upsert(items)
+                done += len(items)
+                if progress:
+                    progress(len(items))
+        with self._writer() as uow:
+            # Rows changed while the rebuild ran keep an older indexed_at: the sweep sees them.
+            uow.session.execute(update(Mail).values(indexed_at=started))
+            uow.session.execute(update(Document).values(indexed_at=started))
+            uow.commit()
+        return done
+
+    def total_to_index(self) -> int:
+        with self._reader() as uow:
+            mails = uow.session.execute(select(func.count()).select_from(Mail)).scalar_one()
+            documents = uow.session.execute(
+                select(func.count())
+                .select_from(Document)
+                .where(
+                    Document.deleted_at.is_(None),
+                    ~Document.id.in_(select(MailDocument.document_id)),
+                )
+            ).scalar_one()
+        return int(mails) + int(documents)
+
+
+def _batches(session: Session) -> Iterator[list[IndexedItem]]:
+    last = 0
+    while True:
+        mails = (
+            session.execute(select(Mail).where(Mail.id > last).order_by(Mail.id).limit(BATCH))
+            .scalars()
+            .all()
+        )
+        if not mails:
+            break
+        last = mails[-1].id
+        yield mail_items(session, mails)
+    last = 0
+    while True:
+        documents = (
+            session.execute(
+                select(Document)
+                .where(
+                    Document.id > last,
+                    Document.deleted_at.is_(None),
+                    ~Document.id.in_(select(MailDocument.document_id)),
+                )
+                .order_by(Document.id)
+                .limit(BATCH)
+            )
+            .scalars()
+            .all()
+        )
+        if not documents:
+            break
+        last = documents[-1].id
+        yield document_items(session, documents)
+
+
+def _texts(session: Session, document_ids: Sequence[int]) -> dict[int, str]:
+    """The extracted text of each document's latest version, pages in order."""
+    if not document_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(Version.document_id, Version.number, PageText.text)
+        .join(PageText, PageText.version_id == Version.id)
+        .where(Version.document_id.in_(document_ids))
+        .order_by(Version.document_id, Version.number.desc(), PageText.page)
+    )
+    latest: dict[int, int] = {}
+    for document_id, number, text in rows:
+        if latest.setdefault(document_id, number) == number:
+            out.setdefault(document_id, []).append(text)
+    return {k: "\n".join(v) for k, v in out.items()}
+
+
+def mail_items(session: Session, mails: Sequence[Mail]) -> list[IndexedItem]:
+    ids = [m.id for m in mails]
+    units: dict[int, list[int]] = {}
+    for mail_id, unit_id in session.execute(
+        select(MailUnit.mail_id, MailUnit.unit_id).where(MailUnit.mail_id.in_(ids))
+    ):
+        units.setdefault(mail_id, []).append(unit_id)
+    people: dict[int, list[int]] = {}
+    for mail_id, user_id in session.execute(
+        select(MailPerson.mail_id, MailPerson.user_id).where(MailPerson.mail_id.in_(ids))
+    ):
+        people.setdefault(mail_id, []).append(user_id)
+    documents: dict[int, list[int]] = {}
+    for mail_id, document_id in session.execute(
+        select(MailDocument.mail_id, MailDocument.document_id)
+        .join(Document, Document.id == MailDocument.document_id)
+        .where(MailDocument.mail_id.in_(ids), Document.deleted_at.is_(None))
+        .order_by(MailDocument.mail_id, MailDocument.position)
+    ):
+        documents.setdefault(mail_id, []).append(document_id)
+    texts = _texts(session, [d for ds in documents.values() for d in ds])
+    items = []
+    for mail in mails:
+        named = set(people.get(mail.id, []))
+        if mail.registered_by_id is not None:
+            named.add(mail.registered_by_id)
+        items.append(
+            IndexedItem(
+                key=f"mail:{mail.id}",
+                kind="mail",
+                object_id=mail.id,
+                title=mail.subject,
+                date=mail.mail_date,
+                chrono=mail.chrono,
+                correspondent=mail.correspondent.name if mail.correspondent else "",
+                body="\n".join(texts.get(d, "") for d in documents.get(mail.id, [])),
+                mail_type=mail.mail_type.code if mail.mail_type else "",
+                direction=mail.direction,
+                status=mail.status,
+                units=tuple(sorted(units.get(mail.id, []))),
+                people=tuple(sorted(named)),
+                confidential=mail.confidential,
+            )
+        )
+    return items
+
+
+def document_items(session: Session, documents: Sequence[Document]) -> list[IndexedItem]:
+    ids = [d.id for d in documents]
+    tags: dict[int, list[str]] = {}
+    for document_id, tag in session.execute(
+        select(DocumentTag.document_id, DocumentTag.tag).where(DocumentTag.document_id.in_(ids))
+    ):
+        tags.setdefault(document_id, []).append(tag)
+    texts = _texts(session, ids)
+    return [
+        IndexedItem(
+            key=f"document:{d.id}",
+            kind="document",
+            object_id=d.id,
+            title=d.title,
+            date=d.created_at.date(),
+            body="\n".join(filter(None, (d.description, texts.get(d.id, "")))),
+            tags=tuple(sorted(tags.get(d.id, []))),
+            units=(d.unit_id,) if d.unit_id is not None else (),
+            people=(d.created_by_id,) if d.created_by_id is not None else (),
+            confidential=d.confidential,
+        )
+        for d in documents
+    ]

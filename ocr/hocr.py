@@ -1,0 +1,62 @@
+"""What the pipeline needs from Tesseract's hOCR: word confidences and the page's orientation.
+
+Tesseract with `--psm 1` runs its orientation and script detection (OSD) inside the recognition
+pass and reads a sideways or upside-down page correctly; hOCR is where it says what it found:
+each line of a turned block carries `textangle 90|180|270` (counter-clockwise). The input is our
+own Tesseract's output, parsed with regular expressions over its fixed layout.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+_TOKENS = re.compile(
+    r"<span class='(?P<cls>ocr_line|ocr_header|ocr_caption|ocr_textfloat)'[^>]*title=\"(?P<line>[^\"]*)\""
+    r"|<span class='ocrx_word'[^>]*title='(?P<word>[^']*)'[^>]*>(?P<text>.*?)</span>",
+    re.DOTALL,
+)
+_TEXTANGLE = re.compile(r"textangle (\d+)")
+_WCONF = re.compile(r"x_wconf (\d+)")
+_TAGS = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True)
+class HocrSummary:
+    words: int
+    confidence: float
+    """Mean word confidence (0–100), each word weighted by its length; 0.0 without words."""
+    rotation: int
+    """Clockwise degrees that turn the page upright (0, 90, 180 or 270)."""
+
+
+def summarise(hocr: str) -> HocrSummary:
+    """Confidence and orientation of one page of Tesseract hOCR."""
+    angle = 0
+    weights: Counter[int] = Counter()
+    total_chars = 0
+    weighted_conf = 0.0
+    words = 0
+    for match in _TOKENS.finditer(hocr):
+        if match.group("cls"):
+            found = _TEXTANGLE.search(match.group("line"))
+            angle = int(found.group(1)) % 360 if found else 0
+            continue
+        text = html.unescape(_TAGS.sub("", match.group("text"))).strip()
+        conf = _WCONF.search(match.group("word"))
+        if not text or conf is None:
+            continue
+        words += 1
+        total_chars += len(text)
+        weighted_conf += len(text) * min(100, int(conf.group(1)))
+        weights[angle] += len(text)
+    if not total_chars:
+        return HocrSummary(words=0, confidence=0.0, rotation=0)
+    # Text turned counter-clockwise by `textangle` is set upright by the same clockwise turn.
+    rotation = weights.most_common(1)[0][0]
+    rotation = rotation if rotation in (90, 180, 270) else 0
+    return HocrSummary(
+        words=words, confidence=round(weighted_conf / total_chars, 1), rotation=rotation
+    )

@@ -1,0 +1,215 @@
+"""WTForms forms: they parse and bound input; rules live in the services."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
+from wtforms import (  # type: ignore[attr-defined]
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+
+from ged.domain.model import Channel, Direction, Locale, MailStatus, Priority, Role
+
+# SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (removed in 3.4); types-WTForms
+# does not know SelectChoice yet, hence the ignore above.
+LOCALE_CHOICES = [
+    SelectChoice(Locale.FR.value, "Français"),
+    SelectChoice(Locale.AR.value, "العربية"),
+]
+ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
+FILE_REQUIRED = "Choisissez un fichier."
+
+
+class Form(FlaskForm):
+    """Field errors in French, from WTForms' own catalogue (WTF_I18N_ENABLED is off)."""
+
+    class Meta:
+        locales = ("fr",)
+
+
+class LoginForm(Form):
+    username = StringField("Identifiant", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=1024)])
+
+
+class PasswordForm(Form):
+    current = PasswordField("Mot de passe actuel", validators=[DataRequired()])
+    password = PasswordField("Nouveau mot de passe", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        "Confirmer le nouveau mot de passe",
+        validators=[DataRequired(), EqualTo("password", "Les deux saisies diffèrent.")],
+    )
+
+
+class UnitForm(Form):
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
+    name = StringField("Nom", validators=[DataRequired(), Length(max=200)])
+    name_ar = StringField("Nom en arabe", validators=[Optional(), Length(max=200)])
+    parent_id = SelectField("Entité parente", coerce=str, validate_choice=False)
+    manager_id = SelectField("Responsable", coerce=str, validate_choice=False)
+    active = BooleanField("Active", default=True)
+
+
+class UserForm(Form):
+    username = StringField("Identifiant", validators=[DataRequired(), Length(max=64)])
+    full_name = StringField("Nom complet", validators=[DataRequired(), Length(max=200)])
+    email = StringField("E-mail", validators=[Optional(), Length(max=254)])
+    role = SelectField("Rôle", choices=ROLE_CHOICES)
+    unit_id = SelectField("Entité", coerce=str, validate_choice=False)
+    locale = SelectField("Langue", choices=LOCALE_CHOICES)
+    active = BooleanField("Compte actif", default=True)
+    password = PasswordField("Mot de passe initial", validators=[Optional(), Length(max=1024)])
+
+
+def optional_id(value: str | None) -> int | None:
+    """Select fields send '' for "none"; anything that is not a number is treated as none."""
+    return int(value) if value and value.isdigit() else None
+
+
+# --- the document library ---------------------------------------------------------------------
+
+
+class DocumentForm(Form):
+    """Metadata of a library document; tags come comma-separated."""
+
+    title = StringField("Titre", validators=[DataRequired(), Length(max=500)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
+    classification_id = SelectField(
+        "Rubrique du plan de classement", coerce=str, validate_choice=False
+    )
+    tags = StringField(
+        "Étiquettes (séparées par des virgules)", validators=[Optional(), Length(max=2_000)]
+    )
+    confidential = BooleanField("Confidentiel (visible seulement par son auteur)")
+
+
+class NewDocumentForm(DocumentForm):
+    unit_id = SelectField("Entité", coerce=str, validate_choice=False)
+    file = FileField("Fichier (PDF, JPEG, PNG ou TIFF)", validators=[FileRequired(FILE_REQUIRED)])
+
+
+class VersionForm(Form):
+    file = FileField("Fichier de la nouvelle version", validators=[FileRequired(FILE_REQUIRED)])
+
+
+class LegalHoldForm(Form):
+    reason = StringField("Motif", validators=[DataRequired(), Length(max=500)])
+
+
+class ClassificationForm(Form):
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
+    name = StringField("Nom", validators=[DataRequired(), Length(max=200)])
+    parent_id = SelectField("Rubrique parente", coerce=str, validate_choice=False)
+
+
+def split_tags(value: str | None) -> tuple[str, ...]:
+    """'a, b ,,c' → ('a', 'b', 'c'); the service normalises case and spacing."""
+    return tuple(tag for tag in (value or "").split(",") if tag.strip())
+
+
+# --- mail registry (web/mail) ------------------------------------------------------------------
+
+DIRECTION_CHOICES = [SelectChoice(d.value, d.label) for d in Direction]
+PRIORITY_CHOICES = [SelectChoice(p.value, p.label) for p in Priority]
+CHANNEL_CHOICES = [SelectChoice(c.value, c.label) for c in Channel]
+MAIL_SORT_CHOICES = [
+    SelectChoice("-registered", "Enregistrement, plus récent d'abord"),
+    SelectChoice("registered", "Enregistrement, plus ancien d'abord"),
+    SelectChoice("-chrono", "Numéro d'ordre, décroissant"),
+    SelectChoice("chrono", "Numéro d'ordre, croissant"),
+    SelectChoice("due", "Échéance, plus proche d'abord"),
+    SelectChoice("-due", "Échéance, plus lointaine d'abord"),
+]
+
+
+class MailFieldsForm(Form):
+    """What registration and correction share; chrono, status and owner are never fields."""
+
+    subject = StringField("Objet", validators=[Length(max=500)], render_kw={"required": True})
+    correspondent = StringField("Correspondant", validators=[Length(max=300)])
+    # Set by picking a suggestion; typing clears it, and a typed name is looked up or created.
+    correspondent_id = HiddenField()
+    letter_date = DateField("Date de la lettre", validators=[Optional()])
+    mail_date = DateField("Date de réception ou d'envoi", validators=[Optional()])
+    sender_reference = StringField("Référence de l'expéditeur", validators=[Length(max=100)])
+    mail_type_id = SelectField("Type de courrier", coerce=str, validate_choice=False)
+    priority = SelectField("Priorité", choices=PRIORITY_CHOICES, default=Priority.NORMAL.value)
+    confidential = BooleanField("Confidentiel (visible des seules personnes désignées)")
+    channel = SelectField("Canal", choices=CHANNEL_CHOICES, default=Channel.POST.value)
+    unit_ids = SelectMultipleField("Entités destinataires", coerce=str, validate_choice=False)
+    person_ids = SelectMultipleField("Personnes désignées", coerce=str, validate_choice=False)
+
+
+class MailForm(MailFieldsForm):
+    """The registration screen: the shared fields, plus direction, answer and files."""
+
+    direction = SelectField("Sens", choices=DIRECTION_CHOICES, default=Direction.INCOMING.value)
+    answer_to = StringField("En réponse au courrier arrivée n°", validators=[Length(max=40)])
+    files = MultipleFileField("Fichiers")
+
+
+class MailEditForm(MailFieldsForm):
+    """Correcting a registered mail: direction, chrono, status and files are not here."""
+
+
+class MailFilterForm(Form):
+    """The list's GET form; short parameter names keep shared links readable."""
+
+    class Meta:
+        csrf = False
+
+    text = StringField("Recherche", validators=[Length(max=200)], name="q")
+    direction = SelectField(
+        "Sens", choices=[SelectChoice("", "Tous"), *DIRECTION_CHOICES], default=""
+    )
+    status = SelectField(
+        "Statut",
+        choices=[SelectChoice("", "Tous"), *(SelectChoice(s.value, s.label) for s in MailStatus)],
+        default="",
+    )
+    unit = SelectField("Entité", coerce=str, validate_choice=False, name="unit")
+    mail_type = SelectField("Type", coerce=str, validate_choice=False, name="type")
+    date_from = DateField("Du", validators=[Optional()], name="from")
+    date_to = DateField("Au", validators=[Optional()], name="to")
+    overdue = BooleanField("En retard seulement")
+    sort = SelectField("Tri", choices=MAIL_SORT_CHOICES, default="-registered")
+    per_page = IntegerField("Par page", validators=[Optional(), NumberRange(1, 200)], default=25)
+    page = IntegerField("Page", validators=[Optional(), NumberRange(1)], default=1)
+
+
+class RegisterExportForm(Form):
+    """The legal register for a period (GET: a download link that can be shared)."""
+
+    class Meta:
+        csrf = False
+
+    direction = SelectField("Registre", choices=DIRECTION_CHOICES, default=Direction.INCOMING.value)
+    start = DateField("Du", validators=[DataRequired()], name="from")
+    end = DateField("Au", validators=[DataRequired()], name="to")
+    format = SelectField(
+        "Format",
+        choices=[SelectChoice("csv", "CSV (Excel)"), SelectChoice("pdf", "PDF")],
+        default="csv",
+    )
+
+
+class CommentForm(Form):
+    body = TextAreaField("Commentaire", validators=[Length(max=5000)])
+
+
+class LinkForm(Form):
+    chrono = StringField("Numéro d'ordre du courrier lié", validators=[Length(max=40)])
+
+
+class AttachForm(Form):
+    files = MultipleFileField("Fichiers à ajouter")

@@ -1,0 +1,619 @@
+"""The circuit engine: a small facade over SpiffWorkflow, handed its parser, serializer and scripts.
+
+Plain values in, frozen dataclasses out, no database. Every call takes the BPMN definition (bytes,
+parsed once per process and cached by content hash) and, after the first step, the state JSON the
+previous call returned; it gives back a `Snapshot` whose `state` is the instance alone, without
+the definition (a third of SpiffWorkflow's default on `incoming_mail`; the definition is stored
+once per version).
+
+Time: every call takes `now` (timezone-aware) and timers use it, not the wall clock, both to start
+a duration and to decide that it has passed. SpiffWorkflow still stamps each task state change with
+`time.time()` (`Task.last_state_change`, kept in the state JSON); nothing here reads it. Task ids are
+random UUIDs.
+
+Thread safety: the spec cache is locked; a parsed spec is shared read-only by all instances (the
+one place SpiffWorkflow would mutate it lazily is wired up at parse time, see `parsing`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Final, TypeVar
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.util.task import TaskState
+
+from workflows.errors import (
+    CircuitError,
+    InvalidState,
+    InvalidTaskData,
+    TaskNotReady,
+)
+from workflows.expressions import Evaluator
+from workflows.model import Circuit, ReadyTask, Snapshot, ThrownEvent, UserTaskDefinition
+from workflows.parsing import ParsedCircuit, parse_circuit, sha256
+from workflows.scripting import CircuitScriptEngine, SafeEnvironment
+from workflows.timers import ClockedTimer, due_at
+
+MAX_DATA_BYTES: Final = 256 * 1024
+MAX_STATE_BYTES: Final = 16 * 1024 * 1024
+MAX_AUTOMATIC_STEPS: Final = 10_000
+STATE_FORMAT: Final = 1
+BUNDLED_CIRCUITS: Final = ("incoming_mail", "outgoing_mail", "document_approval")
+
+_T = TypeVar("_T")
+
+
+# -- Serialization: the instance without its spec -------------------------------------------------
+
+
+class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+    """SpiffWorkflow's workflow converter minus the specs, which it would embed in every state."""
+
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(
+        self,
+        dct: dict[str, Any],
+        spec: Any = None,
+        subprocess_specs: Mapping[str, Any] | None = None,
+        script_engine: Any = None,
+    ) -> Any:
+        if spec is None:
+            raise InvalidState("A saved state can only be loaded together with its circuit.")
+        workflow = self.target_class(
+            spec, dict(subprocess_specs or {}), script_engine=script_engine, deserializing=True
+        )
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
+    """Compact JSON of an instance only, tagged with the circuit it belongs to."""
+
+    def __init__(self) -> None:
+        config = {**DEFAULT_CONFIG, BpmnWorkflow: _StateOnlyWorkflowConverter}
+        super().__init__(registry=self.configure(config))
+        # The registry switches a flag while encoding: one encoding at a time.
+        self._lock = threading.Lock()
+
+    def dumps(self, workflow: Any, circuit: Circuit) -> str:
+        with self._lock:
+            self.registry._encoder_mode = True
+            try:
+                dct: dict[str, Any] = self.to_dict(workflow)
+            finally:
+                self.registry._encoder_mode = False
+        dct[self.VERSION_KEY] = self.VERSION
+        dct["ged"] = {
+            "format": STATE_FORMAT,
+            "process_id": circuit.process_id,
+            "sha256": circuit.sha256,
+        }
+        return json.dumps(dct, cls=self._encoder_cls, separators=(",", ":"), ensure_ascii=False)
+
+    def loads(self, state: str, parsed: ParsedCircuit, script_engine: Any) -> Any:
+        if not isinstance(state, str):
+            raise InvalidState("A saved state is the JSON text a previous step returned.")
+        if len(state) > MAX_STATE_BYTES:
+            raise InvalidState("The saved state is too large to load.")
+        try:
+            dct = json.loads(state)
+        except ValueError:
+            raise InvalidState("The saved state is not readable JSON.") from None
+        meta = dct.pop("ged", None) if isinstance(dct, dict) else None
+        if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+            raise InvalidState("The saved state was not written by this circuit engine.")
+        circuit = parsed.circuit
+        if meta.get("process_id") != circuit.process_id:
+            raise InvalidState(
+                f"The saved state belongs to the circuit '{meta.get('process_id')}', "
+                f"not '{circuit.process_id}'."
+            )
+        if meta.get("sha256") != circuit.sha256:
+            raise InvalidState(
+                f"The saved state was started on another version of '{circuit.process_id}' "
+                "(a running instance keeps the version it started with): load it with that "
+                "version's definition."
+            )
+        try:
+            self.migrate(dct)
+            return self.registry.restore(
+                dct,
+                spec=parsed.spec,
+                subprocess_specs=parsed.subprocess_specs,
+                script_engine=script_engine,
+            )
+        except CircuitError:
+            raise
+        except Exception as error:
+            raise InvalidState(
+                f"The saved state does not fit the circuit '{circuit.process_id}': "
+                f"{type(error).__name__}: {error}"
+            ) from None
+
+
+# -- The engine ---------------------------------------------------------------------------------
+
+
+class CircuitEngine:
+    """Start, complete and wake circuit instances; every call returns a `Snapshot`.
+
+    Handed its parser (bytes → `ParsedCircuit`), serializer and script environment, so tests and
+    the benchmark can swap them; the defaults are the hardened parser, the state-only serializer
+    and the safe expression environment.
+    """
+
+    def __init__(
+        self,
+        *,
+        parser: Callable[[bytes], ParsedCircuit] = parse_circuit,
+        serializer: StateSerializer | None = None,
+        environment: SafeEnvironment | None = None,
+        evaluator: Evaluator | None = None,
+        cache_size: int = 256,
+    ) -> None:
+        self._parse = parser
+        self._serializer = serializer or StateSerializer()
+        self._environment = environment or SafeEnvironment(evaluator)
+        self._cache: OrderedDict[str, ParsedCircuit] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # Public API
+
+    def load(self, definition: bytes) -> Circuit:
+        """Parse and validate a definition (cached); raise `InvalidCircuit` saying what to fix."""
+        return self._parsed(definition).circuit
+
+    def start(self, definition: bytes, data: Mapping[str, Any], now: datetime) -> Snapshot:
+        """Start an instance with `data` as its first process variables, run to the first wait."""
+        parsed = self._parsed(definition)
+        payload = _plain_data(data, "The start data")
+        workflow = BpmnWorkflow(
+            parsed.spec,
+            dict(parsed.subprocess_specs),
+            script_engine=self._script_engine(_utc(now)),
+        )
+        workflow.task_tree.data.update(payload)
+        thrown = self._guard(lambda: self._advance(workflow))
+        return self._snapshot(parsed, workflow, thrown)
+
+    def complete(
+        self,
+        definition: bytes,
+        state: str,
+        task_id: str,
+        data: Mapping[str, Any],
+        now: datetime,
+    ) -> Snapshot:
+        """Complete the ready user task `task_id` with `data`, then run to the next wait.
+
+        Refused with `TaskNotReady` (unknown, done, cancelled or not reached), `InvalidTaskData`
+        (outcome missing or not offered, a required value missing, data not JSON) or
+        `InvalidState`; the caller's state is then unchanged, as always: it is never mutated.
+        """
+        parsed = self._parsed(definition)
+        payload = _plain_data(data, "The task data")
+        workflow = self._restore(parsed, state, _utc(now))
+        task = _ready_user_task(workflow, task_id)
+        definition_of_task = parsed.user_tasks[str(task.task_spec.bpmn_id)]
+        _check_outcome(definition_of_task, task.data, payload)
+        task.data.update(payload)
+        if definition_of_task.outcomes:
+            # Later gateways can still tell what this step decided after others overwrote `outcome`.
+            task.data[f"{definition_of_task.bpmn_id}_outcome"] = payload["outcome"]
+
+        def run() -> list[Any]:
+            task.run()
+            return self._advance(workflow)
+
+        thrown = self._guard(run)
+        return self._snapshot(parsed, workflow, thrown)
+
+    def wake(self, definition: bytes, state: str, now: datetime) -> Snapshot:
+        """Let timers due at `now` fire and run what follows; a no-op before any deadline."""
+        parsed = self._parsed(definition)
+        workflow = self._restore(parsed, state, _utc(now))
+
+        def run() -> list[Any]:
+            workflow.refresh_timers()
+            return self._advance(workflow)
+
+        thrown = self._guard(run)
+        return self._snapshot(parsed, workflow, thrown)
+
+    # Internals
+
+    def _parsed(self, definition: bytes) -> ParsedCircuit:
+        if not isinstance(definition, bytes | bytearray):
+            raise TypeError("a circuit definition is the bytes of its .bpmn file")
+        key = sha256(bytes(definition))
+        with self._lock:
+            parsed = self._cache.get(key)
+            if parsed is not None:
+                self._cache.move_to_end(key)
+                return parsed
+        # Parse outside the lock: a slow upload must not stall steps of other circuits.
+        parsed = self._parse(bytes(definition))
+        with self._lock:
+            parsed = self._cache.setdefault(key, parsed)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return parsed
+
+    def _script_engine(self, now: datetime) -> CircuitScriptEngine:
+        return CircuitScriptEngine(self._environment, now)
+
+    def _restore(self, parsed: ParsedCircuit, state: str, now: datetime) -> Any:
+        # The script engine is not part of the state: always set it again, with this step's clock.
+        return self._serializer.loads(state, parsed, self._script_engine(now))
+
+    def _advance(self, workflow: Any) -> list[Any]:
+        """Run automatic steps until only people (or timers in the future) are awaited.
+
+        SpiffWorkflow refreshes timers after its engine steps, so a deadline already past makes a
+        boundary event ready without running it: loop until nothing automatic is ready.
+        """
+        thrown: list[Any] = []
+        steps = 0
+
+        def count(task: Any) -> None:
+            nonlocal steps
+            steps += 1
+            if steps > MAX_AUTOMATIC_STEPS:
+                raise CircuitError(
+                    f"The circuit ran {MAX_AUTOMATIC_STEPS} automatic steps without reaching a "
+                    "person: it loops without a user task."
+                )
+
+        def record(task: Any) -> None:
+            if isinstance(task.task_spec, ThrowingEvent):
+                thrown.append(task)
+
+        while True:
+            workflow.do_engine_steps(will_complete_task=count, did_complete_task=record)
+            if not any(
+                task.state == TaskState.READY and not task.task_spec.manual
+                for task in _all_tasks(workflow)
+            ):
+                return thrown
+
+    def _guard(self, action: Callable[[], _T]) -> _T:
+        try:
+            return action()
+        except CircuitError:
+            raise
+        except RecursionError:
+            raise CircuitError(
+                "The instance is too deep for the workflow engine to follow."
+            ) from None
+        except Exception as error:
+            found = _circuit_error_in(error)
+            if found is not None:
+                raise found from None
+            raise CircuitError(f"The circuit cannot continue: {_describe_error(error)}") from None
+
+    def _snapshot(self, parsed: ParsedCircuit, workflow: Any, thrown: list[Any]) -> Snapshot:
+        events = tuple(_thrown_events(workflow, thrown))
+        ready: list[ReadyTask] = []
+        end_events: list[str] = []
+        for task in _all_tasks(workflow):
+            if task.state == TaskState.READY and task.task_spec.manual:
+                ready.append(_ready_task(parsed.user_tasks[str(task.task_spec.bpmn_id)], task))
+            elif (
+                task.state == TaskState.COMPLETED
+                and isinstance(task.task_spec, EndEvent)
+                and task.workflow is workflow
+            ):
+                end_events.append(str(task.task_spec.bpmn_id))
+        last = workflow.last_task
+        return Snapshot(
+            process_id=parsed.circuit.process_id,
+            sha256=parsed.circuit.sha256,
+            state=self._serializer.dumps(workflow, parsed.circuit),
+            ready_tasks=tuple(ready),
+            next_wakeup=_next_wakeup(workflow),
+            events=events,
+            finished=bool(workflow.is_completed()),
+            end_events=tuple(end_events),
+            data=copy.deepcopy(last.data) if last is not None else {},
+        )
+
+
+# -- Helpers ------------------------------------------------------------------------------------
+
+
+def _utc(now: datetime) -> datetime:
+    if not isinstance(now, datetime):
+        raise TypeError("now must be a datetime")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware (deadlines must not depend on the server)")
+    return now.astimezone(UTC)
+
+
+def _plain_data(data: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """A deep copy of `data` as JSON values, so nothing the caller holds is shared or mutated."""
+    if not isinstance(data, Mapping):
+        raise InvalidTaskData(f"{what} must be a mapping of names to values.")
+    for key in data:
+        if not isinstance(key, str) or not key:
+            raise InvalidTaskData(f"{what} has the key {key!r}: names must be non-empty text.")
+    try:
+        text = json.dumps(dict(data), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidTaskData(
+            f"{what} must hold JSON values only (text, numbers, true/false, null, lists, "
+            f"objects; dates as ISO-8601 text): {error}."
+        ) from None
+    if len(text.encode()) > MAX_DATA_BYTES:
+        raise InvalidTaskData(f"{what} is larger than {MAX_DATA_BYTES // 1024} KB.")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+def _all_tasks(workflow: Any) -> Iterator[Any]:
+    """Every task of the instance and its subprocesses, in creation order.
+
+    Walking the id maps is several times cheaper than SpiffWorkflow's tree iterator, and creation
+    order is as deterministic as tree order.
+    """
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
+
+
+def _ready_user_task(workflow: Any, task_id: str) -> Any:
+    try:
+        uuid = UUID(str(task_id))
+    except ValueError:
+        raise TaskNotReady(f"There is no task {task_id!r} in this instance.") from None
+    try:
+        task = workflow.get_task_from_id(uuid)
+    except TaskNotFoundException:
+        task = None
+    if task is None:
+        raise TaskNotReady(
+            f"There is no task {task_id} in this instance (it may belong to another instance, "
+            "or to a path the instance did not take)."
+        )
+    name = task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name
+    if not isinstance(task.task_spec, UserTask | ManualTask):
+        raise TaskNotReady(f"'{name}' is not a task for a person.")
+    if task.state == TaskState.READY:
+        return task
+    if task.state == TaskState.COMPLETED:
+        raise TaskNotReady(
+            f"The task '{name}' is already done (submitted twice, or by someone else)."
+        )
+    if task.state == TaskState.CANCELLED:
+        raise TaskNotReady(f"The task '{name}' was cancelled.")
+    raise TaskNotReady(
+        f"The task '{name}' is not ready: the instance has not reached it "
+        f"({TaskState.get_name(task.state).lower()})."
+    )
+
+
+def _check_outcome(
+    definition: UserTaskDefinition, current: Mapping[str, Any], payload: Mapping[str, Any]
+) -> None:
+    if not definition.outcomes:
+        return
+    offered = [outcome.name for outcome in definition.outcomes]
+    chosen = payload.get("outcome")
+    if chosen is None:
+        raise InvalidTaskData(
+            f"Choose an outcome for '{definition.name}': {', '.join(offered)} "
+            "(give it as 'outcome')."
+        )
+    outcome = next((o for o in definition.outcomes if o.name == chosen), None)
+    if outcome is None:
+        raise InvalidTaskData(
+            f"'{chosen}' is not an outcome of '{definition.name}': choose {', '.join(offered)}."
+        )
+    merged = {**current, **payload}
+    missing = [name for name in outcome.requires if merged.get(name) is None]
+    if missing:
+        raise InvalidTaskData(
+            f"The outcome '{chosen}' of '{definition.name}' needs a value for "
+            f"{', '.join(repr(name) for name in missing)}."
+        )
+
+
+def _ready_task(definition: UserTaskDefinition, task: Any) -> ReadyTask:
+    return ReadyTask(
+        id=str(task.id),
+        bpmn_id=definition.bpmn_id,
+        name=definition.name,
+        lane=definition.lane,
+        due_at=_task_due_at(task),
+        outcomes=definition.outcomes,
+        documentation=definition.documentation,
+        instance_variable=definition.instance_variable,
+        data=copy.deepcopy(task.data),
+    )
+
+
+def _boundary_timers(task: Any) -> Iterator[Any]:
+    """Timer tasks attached to `task` (or to the multi-instance activity it is an instance of)."""
+    activity = task.parent if isinstance(task.parent.task_spec, LoopTask) else task
+    split = activity.parent
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return
+    for sibling in split.children:
+        spec = sibling.task_spec
+        if isinstance(spec, BoundaryEvent) and isinstance(spec.event_definition, ClockedTimer):
+            yield sibling
+
+
+def _task_due_at(task: Any) -> datetime | None:
+    deadlines = [d for t in _boundary_timers(task) if (d := due_at(t.internal_data)) is not None]
+    return min(deadlines) if deadlines else None
+
+
+def _next_wakeup(workflow: Any) -> datetime | None:
+    deadlines = [
+        deadline
+        for task in workflow.event_manager.tasks.values()
+        if isinstance(task.task_spec.event_definition, ClockedTimer)
+        and not task.internal_data.get("event_fired")
+        and (deadline := due_at(task.internal_data)) is not None
+    ]
+    return min(deadlines) if deadlines else None
+
+
+_EVENT_KINDS: Final = (
+    (EscalationEventDefinition, "escalation"),
+    (ErrorEventDefinition, "error"),
+    (MessageEventDefinition, "message"),
+    (SignalEventDefinition, "signal"),
+)
+
+
+def _thrown_events(workflow: Any, thrown: list[Any]) -> Iterator[ThrownEvent]:
+    """Events nothing in the circuit caught, with the step that threw them (drained)."""
+    sources = list(thrown)
+    for event in workflow.get_events():
+        definition = event.event_definition
+        kind = next((k for cls, k in _EVENT_KINDS if isinstance(definition, cls)), None)
+        if kind is None:
+            continue
+        source = next((t for t in sources if t.task_spec.event_definition is definition), None)
+        if source is not None:
+            sources.remove(source)
+        activity = _attached_activity(source) if source is not None else None
+        single = activity is not None and isinstance(activity.task_spec, UserTask | ManualTask)
+        yield ThrownEvent(
+            kind=kind,
+            name=str(definition.name),
+            code=getattr(definition, "code", None),
+            source_bpmn_id=str(source.task_spec.bpmn_id) if source is not None else "",
+            task_bpmn_id=str(activity.task_spec.bpmn_id) if activity is not None else None,
+            task_id=str(activity.id) if single and activity is not None else None,
+        )
+
+
+def _attached_activity(task: Any) -> Any:
+    """The activity whose boundary event led to `task`, if it came from one."""
+    current = task
+    while current is not None:
+        if isinstance(current.task_spec, BoundaryEvent):
+            split = current.parent
+            return next(
+                (c for c in split.children if not isinstance(c.task_spec, BoundaryEvent)), None
+            )
+        current = current.parent
+    return None
+
+
+def _circuit_error_in(error: BaseException) -> CircuitError | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CircuitError):
+            return current
+        seen.add(id(current))
+        wrapped = getattr(current, "exception", None)
+        current = (
+            wrapped
+            if isinstance(wrapped, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
+    return None
+
+
+def _describe_error(error: Exception) -> str:
+    message = str(error.args[0]) if error.args else type(error).__name__
+    task_spec = getattr(error, "task_spec", None)
+    if task_spec is None:
+        task = getattr(error, "task", None)
+        task_spec = getattr(task, "task_spec", None)
+    if task_spec is not None:
+        where = getattr(task_spec, "bpmn_name", None) or getattr(task_spec, "bpmn_id", None)
+        if where:
+            return f"{message} (at '{where}')."
+    if not isinstance(error, SpiffWorkflowException):
+        message = f"{type(error).__name__}: {message}"
+    return f"{message}."
+
+
+# -- Module-level API over a default engine --------------------------------------------------------
+
+_default: CircuitEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> CircuitEngine:
+    """The process-wide engine (one spec cache per process)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = CircuitEngine()
+        return _default
+
+
+def load_circuit(definition: bytes) -> Circuit:
+    """Parse and validate a definition; see `CircuitEngine.load`."""
+    return default_engine().load(definition)
+
+
+def start(definition: bytes, data: Mapping[str, Any], now: datetime) -> Snapshot:
+    """Start an instance; see `CircuitEngine.start`."""
+    return default_engine().start(definition, data, now)
+
+
+def complete(
+    definition: bytes, state: str, task_id: str, data: Mapping[str, Any], now: datetime
+) -> Snapshot:
+    """Complete a ready user task; see `CircuitEngine.complete`."""
+    return default_engine().complete(definition, state, task_id, data, now)
+
+
+def wake(definition: bytes, state: str, now: datetime) -> Snapshot:
+    """Fire due timers; see `CircuitEngine.wake`."""
+    return default_engine().wake(definition, state, now)
+
+
+def bundled_definition(process_id: str) -> bytes:
+    """The bytes of a circuit shipped in `workflows/circuits/` (file name == process id)."""
+    if process_id not in BUNDLED_CIRCUITS:
+        raise KeyError(
+            f"no bundled circuit '{process_id}' (bundled: {', '.join(BUNDLED_CIRCUITS)})"
+        )
+    return (resources.files("workflows") / "circuits" / f"{process_id}.bpmn").read_bytes()
