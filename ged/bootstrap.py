@@ -31,9 +31,10 @@ from ged.services.admin import Administration
 from ged.services.audit import Actor, record
 from ged.services.capture import TextExtraction
 from ged.services.circuits import Calendar, Circuits
+from ged.services.dashboards import Dashboards
 from ged.services.documents import Documents
 from ged.services.mail import Registry
-from ged.services.notifications import Outbox
+from ged.services.notifications import Notifications, Outbox
 from ged.services.search import Search
 from ged.services.tasks import Delegations, Tasks
 from workflows.engine import default_engine
@@ -58,6 +59,8 @@ class Container:
     delegations: Delegations
     calendar: Calendar
     outbox: Outbox
+    notifications: Notifications
+    dashboards: Dashboards
     jobs: Jobs
     writer: Callable[[], UnitOfWork]
     reader: Callable[[], UnitOfWork]
@@ -93,6 +96,12 @@ def build(
         raise ConfigurationError("circuits.sweep_minutes must be between 1 and 59")
     if not 1 <= settings.capture.sweep_minutes <= 59:
         raise ConfigurationError("capture.sweep_minutes must be between 1 and 59")
+    if not 1 <= settings.notifications.sweep_minutes <= 59:
+        raise ConfigurationError("notifications.sweep_minutes must be between 1 and 59")
+    if not 0 <= settings.notifications.digest_hour <= 23:
+        raise ConfigurationError("notifications.digest_hour must be between 0 and 23")
+    if not 0 <= settings.notifications.digest_due_working_days <= 30:
+        raise ConfigurationError("notifications.digest_due_working_days must be between 0 and 30")
     outbox = Outbox(writer, reader, SmtpMailer(settings.mail), settings.mail, jobs)
     # One engine per process: it caches parsed definitions, shared by every request.
     circuits = Circuits(writer, reader, default_engine())
@@ -141,6 +150,10 @@ def build(
         delegations=Delegations(writer, reader, tasks.today),
         calendar=Calendar(writer, reader),
         outbox=outbox,
+        notifications=Notifications(
+            writer, reader, outbox, settings.notifications, settings.timezone
+        ),
+        dashboards=Dashboards(reader, settings.timezone),
         jobs=jobs,
         writer=writer,
         reader=reader,

@@ -83,6 +83,16 @@ class CircuitSettings:
 
 
 @dataclass(frozen=True)
+class NotificationSettings:
+    """The daily digest: overdue tasks and tasks due soon, e-mailed to each person once a day."""
+
+    digest: bool = True
+    digest_hour: int = 7
+    digest_due_working_days: int = 2
+    sweep_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class CaptureSettings:
     sweep_minutes: int = 5
     stale_minutes: int = 60
@@ -105,6 +115,7 @@ class Settings:
     circuits: CircuitSettings = field(default_factory=CircuitSettings)
     ocr: OcrSettings = field(default_factory=OcrSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @property
     def store_dir(self) -> Path:
@@ -217,6 +228,7 @@ def _build(flat: Mapping[str, Any]) -> Settings:
             circuits=CircuitSettings(**sections.get("circuits", {})),
             ocr=OcrSettings.from_mapping(sections.get("ocr", {})),
             capture=CaptureSettings(**sections.get("capture", {})),
+            notifications=NotificationSettings(**sections.get("notifications", {})),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"Invalid configuration: {exc}") from None

@@ -14,6 +14,7 @@ INDEX_MAIL = "index_mail"
 INDEX_DOCUMENT = "index_document"
 SEND_OUTBOX = "send_outbox"
 EXTRACT_TEXT = "extract_text"
+SEND_DIGESTS = "send_digests"
 
 
 def register_jobs(ged: Container) -> None:
@@ -47,3 +48,8 @@ def register_jobs(ged: Container) -> None:
         return len(versions)
 
     jobs.every("sweep_capture", ged.settings.capture.sweep_minutes, sweep_capture)
+    # The daily digest runs every few minutes and acts once per person and agency day, from the
+    # configured hour on: a worker that was down at that hour still sends the day's digests.
+    jobs.every(
+        SEND_DIGESTS, ged.settings.notifications.sweep_minutes, ged.notifications.send_digests
+    )

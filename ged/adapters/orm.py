@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -124,6 +125,11 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
+    # The daily e-mail digest (overdue and due-soon tasks): on unless the person switches it off.
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The agency day of the last digest sent (or found empty): one digest a day, even if the job
+    # runs again or on two workers.
+    last_digest_on: Mapped[dt.date | None] = mapped_column(Date)
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id], lazy="joined")
 
@@ -696,3 +702,30 @@ class OutboxEmail(Base):
     # Given up: refused recipient, or `max_attempts` failures.
     failed_at: Mapped[dt.datetime | None]
     last_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+UNREAD_NOTIFICATION = "read_at IS NULL"
+
+
+class Notification(Base):
+    """A line under the bell: written in the transaction of the event it tells about."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_user_created", "user_id", "created_at"),
+        Index(
+            "ix_notification_user_unread",
+            "user_id",
+            postgresql_where=text(UNREAD_NOTIFICATION),
+            sqlite_where=text(UNREAD_NOTIFICATION),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(String(500))
+    # A path inside ged ("/mail/42"), never a full URL: the page renders it as a local link.
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[dt.datetime | None]

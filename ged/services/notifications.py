@@ -1,28 +1,51 @@
-"""The e-mail outbox: notifications are rows written with the step that causes them, sent later.
+"""Notifications: the e-mail outbox, the in-app notifications under the bell, the daily digest.
+
+The e-mail outbox: notifications are rows written with the step that causes them, sent later.
 
 Writing the e-mail in the step's own transaction means it exists exactly when the step does: a
 rolled-back completion leaves no e-mail, a committed one always has its e-mail. A job sends the
 rows after the commit (and the periodic sweep again, for jobs lost in between). Sending is at
 least once: a worker that dies between the relay's acceptance and marking the row sent sends it
 again after the lease.
+
+In-app notifications are written the same way, in the transaction of the event they tell about
+(`notify`), and read by their owner only. The digest is a periodic job that e-mails each person
+who asked for it their overdue tasks and those due soon, once per agency day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ColumnElement, func, insert, literal_column, or_, select, text, update
+from sqlalchemy.orm import Session
 
 from ged.adapters.jobs import Jobs
 from ged.adapters.mailer import Email, RecipientRefused, SendFailed, SmtpMailer
-from ged.adapters.orm import PENDING_EMAIL, OutboxEmail, utcnow
+from ged.adapters.orm import (
+    PENDING_EMAIL,
+    UNREAD_NOTIFICATION,
+    Mail,
+    Notification,
+    OutboxEmail,
+    Task,
+    User,
+    utcnow,
+)
 from ged.adapters.uow import UnitOfWork
-from ged.config import MailSettings
+from ged.config import MailSettings, NotificationSettings
+from ged.domain.errors import NotFound, PermissionDenied
+from ged.domain.model import AuditAction
 from ged.jobs import SEND_OUTBOX
+from ged.services.audit import Actor, record
+from ged.services.circuits import working_calendar
 
 logger = logging.getLogger(__name__)
 
@@ -162,3 +185,400 @@ class Outbox:
                 )
             ).one()
         return OutboxStats(pending, sent, failed)
+
+
+# -- In-app notifications --------------------------------------------------------------------------
+
+NOTIFICATIONS: Final = Notification.metadata.tables["notification"]
+# Counting stops here: the bell shows "99+", and a count never scans a whole history.
+UNREAD_CAP = 99
+MAX_TEXT = 500
+MAX_NOTIFICATIONS_PER_PAGE = 100
+
+
+class NotificationKind(enum.StrEnum):
+    NEW_TASK = "new_task"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    ASSIGNMENT = "assignment"
+
+    @property
+    def label(self) -> str:
+        return {
+            "new_task": "Nouvelle tâche",
+            "reminder": "Rappel d'échéance",
+            "escalation": "Délai dépassé",
+            "assignment": "Tâche réattribuée",
+        }[self.value]
+
+
+def object_link(mail_id: int | None, document_id: int | None) -> str:
+    """The page a task's notification points to: its mail, else its document."""
+    if mail_id is not None:
+        return f"/mail/{mail_id}"
+    if document_id is not None:
+        return f"/documents/{document_id}"
+    return ""
+
+
+def notify(
+    session: Session,
+    user_ids: Iterable[int | None],
+    kind: NotificationKind,
+    message: str,
+    link: str = "",
+    now: dt.datetime | None = None,
+) -> int:
+    """Write one notification per person in the caller's transaction; returns how many."""
+    people = sorted({user_id for user_id in user_ids if user_id is not None})
+    if not people:
+        return 0
+    # Only local paths: a link is rendered as an href, and must never lead out of ged.
+    safe_link = link if link.startswith("/") and not link.startswith("//") else ""
+    moment = now or utcnow()
+    session.execute(
+        insert(NOTIFICATIONS),
+        [
+            {
+                "user_id": user_id,
+                "kind": kind.value,
+                "text": " ".join(message.split())[:MAX_TEXT],
+                "link": safe_link[:300],
+                "created_at": moment,
+                "read_at": None,
+            }
+            for user_id in people
+        ],
+    )
+    return len(people)
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    id: int
+    kind: NotificationKind
+    text: str
+    link: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    rows: tuple[NotificationView, ...]
+    total: int
+    unread: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class Preferences:
+    digest_enabled: bool
+    digest_available: bool  # false when the agency switched digests off for everyone
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    sent: int = 0
+    empty: int = 0  # people with nothing overdue or due soon: marked, no e-mail
+    skipped: bool = False  # before the digest hour, or digests switched off
+
+
+# Qualified and written out, as in the task service: SQLite then uses the partial index.
+_ACTIVE_TASK: Final[ColumnElement[bool]] = literal_column("task.state IN ('open', 'claimed')")
+DIGEST_BATCH = 500
+DIGEST_LINES = 50
+
+
+class Notifications:
+    """The bell, the notifications page, the preferences, and the daily digest."""
+
+    def __init__(
+        self,
+        writer: Callable[[], UnitOfWork],
+        reader: Callable[[], UnitOfWork],
+        outbox: Outbox,
+        settings: NotificationSettings,
+        timezone: str,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self._writer = writer
+        self._reader = reader
+        self._outbox = outbox
+        self._settings = settings
+        self._tz = ZoneInfo(timezone)
+        self._clock = clock or utcnow
+
+    @staticmethod
+    def _person(actor: Actor) -> int:
+        if actor.user_id is None:
+            raise PermissionDenied("Les notifications appartiennent à une personne connectée.")
+        return actor.user_id
+
+    def unread_count(self, actor: Actor) -> int:
+        """Unread notifications, counted no further than `UNREAD_CAP + 1` (shown as "99+")."""
+        if actor.user_id is None:
+            return 0
+        with self._reader() as uow:
+            return self._unread(uow.session, actor.user_id)
+
+    @staticmethod
+    def _unread(session: Session, user_id: int) -> int:
+        limited = (
+            select(Notification.id)
+            .where(Notification.user_id == user_id, text(f"notification.{UNREAD_NOTIFICATION}"))
+            .limit(UNREAD_CAP + 1)
+            .subquery("unread")
+        )
+        count: int = session.execute(select(func.count()).select_from(limited)).scalar_one()
+        return count
+
+    def page(
+        self, actor: Actor, page: int = 1, per_page: int = 25, unread_only: bool = False
+    ) -> NotificationPage:
+        """The actor's own notifications, newest first."""
+        user_id = self._person(actor)
+        page = max(1, page)
+        per_page = min(max(1, per_page), MAX_NOTIFICATIONS_PER_PAGE)
+        conditions: list[ColumnElement[bool]] = [Notification.user_id == user_id]
+        if unread_only:
+            conditions.append(Notification.read_at.is_(None))
+        with self._reader() as uow:
+            session = uow.session
+            total = session.execute(
+                select(func.count()).select_from(Notification).where(*conditions)
+            ).scalar_one()
+            rows = session.execute(
+                select(
+                    Notification.id,
+                    Notification.kind,
+                    Notification.text,
+                    Notification.link,
+                    Notification.created_at,
+                    Notification.read_at,
+                )
+                .where(*conditions)
+                .order_by(Notification.created_at.desc(), Notification.id.desc())
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).all()
+            unread = self._unread(session, user_id)
+        return NotificationPage(
+            tuple(
+                NotificationView(r.id, NotificationKind(r.kind), r.text, r.link, *r[4:])
+                for r in rows
+            ),
+            total,
+            unread,
+            page,
+            per_page,
+        )
+
+    def mark_read(self, actor: Actor, notification_id: int) -> None:
+        """Mark one of the actor's notifications read; someone else's is not found."""
+        user_id = self._person(actor)
+        with self._writer() as uow:
+            session = uow.session
+            owner = session.execute(
+                select(Notification.user_id).where(Notification.id == notification_id)
+            ).scalar_one_or_none()
+            if owner != user_id:
+                raise NotFound("Notification introuvable.")
+            session.execute(
+                update(Notification)
+                .where(Notification.id == notification_id, Notification.read_at.is_(None))
+                .values(read_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
+
+    def mark_all_read(self, actor: Actor) -> int:
+        user_id = self._person(actor)
+        with self._writer() as uow:
+            result = uow.session.execute(
+                update(Notification)
+                .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+                .values(read_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- Preferences ------------------------------------------------------------------------------
+
+    def preferences(self, actor: Actor) -> Preferences:
+        user_id = self._person(actor)
+        with self._reader() as uow:
+            enabled = uow.session.execute(
+                select(User.digest_enabled).where(User.id == user_id)
+            ).scalar_one_or_none()
+        if enabled is None:
+            raise NotFound("Compte introuvable.")
+        return Preferences(bool(enabled), self._settings.digest)
+
+    def set_digest(self, actor: Actor, enabled: bool) -> None:
+        """Switch the actor's own daily digest on or off (recorded in the history)."""
+        user_id = self._person(actor)
+        with self._writer() as uow:
+            session = uow.session
+            current = session.execute(
+                select(User.digest_enabled).where(User.id == user_id)
+            ).scalar_one_or_none()
+            if current is None:
+                raise NotFound("Compte introuvable.")
+            if bool(current) == enabled:
+                return
+            session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(digest_enabled=enabled)
+                .execution_options(synchronize_session=False)
+            )
+            record(session, actor, AuditAction.USER_UPDATED, "user", user_id, {"digest": enabled})
+            uow.commit()
+
+    # -- The daily digest ---------------------------------------------------------------------------
+
+    def send_digests(self, now: dt.datetime | None = None) -> DigestReport:
+        """The periodic job: from the digest hour on, one e-mail per person and agency day.
+
+        Each person is handled in a transaction of their own that first moves their
+        `last_digest_on` to today (only if it was earlier): a second run, or a second worker,
+        finds nothing left to do. The e-mail goes through the outbox, after that commit.
+        """
+        now = now or self._clock()
+        local = now.astimezone(self._tz)
+        if not self._settings.digest or local.hour < self._settings.digest_hour:
+            return DigestReport(skipped=True)
+        today = local.date()
+        with self._reader() as uow:
+            people = (
+                uow.session.execute(
+                    select(User.id)
+                    .where(
+                        User.active.is_(True),
+                        User.digest_enabled.is_(True),
+                        User.email != "",
+                        or_(User.last_digest_on.is_(None), User.last_digest_on < today),
+                    )
+                    .order_by(User.id)
+                    .limit(DIGEST_BATCH)
+                )
+                .scalars()
+                .all()
+            )
+        sent = empty = 0
+        for user_id in people:
+            outcome = self._digest_one(user_id, today, now)
+            if outcome is True:
+                sent += 1
+            elif outcome is False:
+                empty += 1
+        return DigestReport(sent, empty)
+
+    def _digest_one(self, user_id: int, today: dt.date, now: dt.datetime) -> bool | None:
+        """True: e-mail queued; False: nothing to say; None: done already, or switched off."""
+        with self._writer() as uow:
+            session = uow.session
+            marked = session.execute(
+                update(User)
+                .where(
+                    User.id == user_id,
+                    User.active.is_(True),
+                    User.digest_enabled.is_(True),
+                    or_(User.last_digest_on.is_(None), User.last_digest_on < today),
+                )
+                .values(last_digest_on=today)
+                .execution_options(synchronize_session=False)
+            )
+            if marked.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            person = session.execute(
+                select(User.full_name, User.email).where(User.id == user_id)
+            ).one()
+            calendar = working_calendar(session)
+            horizon_day = calendar.add_working_days(today, self._settings.digest_due_working_days)
+            # The same end-of-day moment as task deadlines (`tasks.deadline_at`).
+            horizon = dt.datetime.combine(
+                horizon_day + dt.timedelta(days=1), dt.time(0), tzinfo=self._tz
+            )
+            overdue = self._digest_tasks(session, user_id, Task.due_at < now)
+            soon = self._digest_tasks(session, user_id, Task.due_at >= now, Task.due_at < horizon)
+            if not overdue[0] and not soon[0]:
+                uow.commit()
+                return False
+            self._outbox.add(
+                uow,
+                person.email,
+                self._digest_subject(overdue[1], soon[1], today),
+                self._digest_body(person.full_name, overdue, soon),
+            )
+            uow.commit()
+            return True
+
+    def _digest_tasks(
+        self, session: Session, user_id: int, *conditions: ColumnElement[bool]
+    ) -> tuple[list[str], int]:
+        """The first lines of a section, and how many tasks it has in all."""
+        where = [_ACTIVE_TASK, Task.assignee_id == user_id, Task.kind == "user", *conditions]
+        total = session.execute(select(func.count()).select_from(Task).where(*where)).scalar_one()
+        rows = session.execute(
+            select(Task.name, Task.due_at, Mail.chrono)
+            .outerjoin(Mail, Mail.id == Task.mail_id)
+            .where(*where)
+            .order_by(Task.due_at, Task.id)
+            .limit(DIGEST_LINES)
+        ).all()
+        # The chrono names the mail; its subject stays in ged (it may be confidential).
+        lines = [
+            f"- {name}{f' — {chrono}' if chrono else ''} — échéance {self._due_text(due_at)}"
+            for name, due_at, chrono in rows
+        ]
+        return lines, int(total)
+
+    def _due_text(self, due_at: dt.datetime | None) -> str:
+        if due_at is None:
+            return "—"
+        local = due_at.astimezone(self._tz)
+        if local.time() == dt.time(0):
+            return f"le {(local - dt.timedelta(days=1)):%d/%m/%Y}"
+        return f"le {local:%d/%m/%Y à %H:%M}"
+
+    @staticmethod
+    def _digest_subject(overdue: int, soon: int, today: dt.date) -> str:
+        return (
+            f"[ged] Vos tâches du {today:%d/%m/%Y} : {overdue} en retard, {soon} à échéance proche"
+        )
+
+    def _digest_body(
+        self, name: str, overdue: tuple[list[str], int], soon: tuple[list[str], int]
+    ) -> str:
+        parts = [f"Bonjour {name},\n"]
+        for title, (lines, total) in (
+            ("En retard", overdue),
+            (
+                f"À échéance dans les {self._settings.digest_due_working_days} "
+                "prochains jours ouvrés",
+                soon,
+            ),
+        ):
+            if not total:
+                continue
+            parts.append(f"\n{title} ({total}) :\n" + "\n".join(lines) + "\n")
+            if total > len(lines):
+                parts.append(f"… et {total - len(lines)} autre(s).\n")
+        parts.append(
+            "\nRetrouvez-les dans ged, rubrique « Mes tâches ».\n"
+            "Vous pouvez désactiver ce récapitulatif quotidien dans vos préférences de "
+            "notification.\n"
+        )
+        return "".join(parts)

@@ -61,7 +61,13 @@ from ged.jobs import INDEX_DOCUMENT, INDEX_MAIL
 from ged.services.audit import Actor, record
 from ged.services.circuits import BindingKind, Circuits, DeployedCircuit, working_calendar
 from ged.services.documents import DocumentData, Documents, IncomingFile
-from ged.services.notifications import Outbox, OutboxReport
+from ged.services.notifications import (
+    NotificationKind,
+    Outbox,
+    OutboxReport,
+    notify,
+    object_link,
+)
 from ged.services.permissions import unit_subtree, visible_document, visible_mail
 from ged.services.uploads import Upload, check_upload
 from workflows.errors import CircuitError, InvalidTaskData, TaskNotReady
@@ -2037,6 +2043,14 @@ class Tasks:
             recipients = self._pool_addresses(session, None, Role.ADMIN.value)
         subject_line, mail_line = self._mail_lines(session, late.mail_id)
         due = self._due_text(late.due_at) if late.due_at else "—"
+        notify(
+            session,
+            [manager_id] if manager_id else self._pool_people(session, None, Role.ADMIN.value),
+            NotificationKind.ESCALATION,
+            f"Délai dépassé : « {late.name} »{subject_line} (échéance {due}).",
+            object_link(late.mail_id, late.document_id),
+            now,
+        )
         holder = (
             self._user_name(session, late.assignee_id)
             if late.assignee_id
@@ -2139,16 +2153,27 @@ class Tasks:
                         Task.candidate_unit_id,
                         Task.candidate_role,
                         Task.due_at,
+                        Task.document_id,
                     ).where(Task.id == task_id)
                 ).one()
                 if task.assignee_id is not None:
                     recipients = self._addresses(session, [task.assignee_id])
+                    people = [task.assignee_id]
                 else:
                     recipients = self._pool_addresses(
                         session, task.candidate_unit_id, task.candidate_role
                     )
+                    people = self._pool_people(session, task.candidate_unit_id, task.candidate_role)
                 subject_line, mail_line = self._mail_lines(session, task.mail_id)
                 due_text = self._due_text(task.due_at)
+                notify(
+                    session,
+                    people,
+                    NotificationKind.REMINDER,
+                    f"Rappel : « {task.name} »{subject_line} arrive à échéance {due_text}.",
+                    object_link(task.mail_id, task.document_id),
+                    now,
+                )
                 for name, address in recipients:
                     self._outbox.add(
                         uow,
@@ -2166,12 +2191,22 @@ class Tasks:
     # -- E-mails ---------------------------------------------------------------------------------
 
     def _notify_new(self, uow: UnitOfWork, context: _Context, created: Iterable[_Row]) -> None:
-        if not self._settings.notify_new_tasks:
-            return
         personal = [row for row in created if row.assignee_id is not None]
         if not personal:
             return
         session = uow.session
+        subject_line, mail_line = self._mail_lines(session, context.mail_id)
+        link = object_link(context.mail_id, context.document_id)
+        for row in personal:
+            notify(
+                session,
+                [row.assignee_id],
+                NotificationKind.NEW_TASK,
+                f"Nouvelle tâche : « {row.name} »{subject_line}.",
+                link,
+            )
+        if not self._settings.notify_new_tasks:
+            return
         # The holders' names and addresses came with their resolution: no query in most steps.
         missing = {row.assignee_id for row in personal} - set(context.people)
         if missing:
@@ -2182,7 +2217,6 @@ class Tasks:
         addresses = {user_id: person for user_id, person in context.people.items() if person[1]}
         if not addresses:
             return
-        subject_line, mail_line = self._mail_lines(session, context.mail_id)
         for row in personal:
             found = addresses.get(row.assignee_id)  # type: ignore[arg-type]
             if found is None:
@@ -2200,9 +2234,17 @@ class Tasks:
     def _notify_assignment(
         self, uow: UnitOfWork, row: Task, target: User, now: dt.datetime
     ) -> None:
+        subject_line, mail_line = self._mail_lines(uow.session, row.mail_id)
+        notify(
+            uow.session,
+            [target.id],
+            NotificationKind.ASSIGNMENT,
+            f"La tâche « {row.name} »{subject_line} vous a été réattribuée.",
+            object_link(row.mail_id, row.document_id),
+            now,
+        )
         if not self._settings.notify_new_tasks or not target.email:
             return
-        subject_line, mail_line = self._mail_lines(uow.session, row.mail_id)
         self._outbox.add(
             uow,
             target.email,
@@ -2241,6 +2283,25 @@ class Tasks:
                 )
             )
         ]
+
+    @staticmethod
+    def _pool_people(session: Session, unit_id: int | None, role: str | None) -> list[int]:
+        """The active members of a pool (a unit's, a role's), as many as get its e-mails."""
+        conditions: list[ColumnElement[bool]] = []
+        if unit_id is not None:
+            conditions.append(User.unit_id == unit_id)
+        if role is not None:
+            conditions.append(User.role == role)
+        if not conditions:
+            return []
+        return list(
+            session.execute(
+                select(User.id)
+                .where(or_(*conditions), User.active.is_(True))
+                .order_by(User.id)
+                .limit(MAX_RECIPIENTS)
+            ).scalars()
+        )
 
     @staticmethod
     def _pool_addresses(
