@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -109,6 +109,7 @@ class Scope:
     """The units a dashboard covers: None for every unit."""
 
     units: frozenset[int] | None
+    roots: tuple[int, ...] = ()  # the units the person manages (each with its subtree)
 
     def allows(self, unit_id: int | None) -> bool:
         return self.units is None or (unit_id is not None and unit_id in self.units)
@@ -263,16 +264,25 @@ class Dashboards:
     def _scope(session: Session, actor: Actor) -> Scope:
         if actor.user_id is None or actor.role in (Role.ADMIN, Role.AUDITOR):
             return Scope(None)
-        roots = session.execute(select(Unit.id).where(Unit.manager_id == actor.user_id)).scalars()
-        units: set[int] = set()
-        for root in roots:
-            units |= unit_subtree(session, root)
+        roots = tuple(
+            session.execute(
+                select(Unit.id).where(Unit.manager_id == actor.user_id).order_by(Unit.id)
+            ).scalars()
+        )
+        subtrees = {root: unit_subtree(session, root) for root in roots}
+        units: set[int] = set().union(*subtrees.values())
+        # A unit managed inside another managed unit's subtree adds nothing to the scope.
+        roots = tuple(
+            root
+            for root in roots
+            if not any(root in tree for other, tree in subtrees.items() if other != root)
+        )
         if not units:
             raise PermissionDenied(
                 "Les tableaux de bord sont réservés aux responsables d'entité, aux "
                 "administrateurs et aux auditeurs."
             )
-        return Scope(frozenset(units))
+        return Scope(frozenset(units), roots)
 
     @staticmethod
     def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
@@ -628,8 +638,14 @@ class Dashboards:
             per_page,
         )
 
-    def units_in_scope(self, actor: Actor) -> Sequence[int] | None:
-        """The unit ids the actor's dashboards cover (None: all), e.g. to build mail links."""
+    def scope_root(self, actor: Actor) -> int | None:
+        """The one unit whose subtree the dashboards cover, for the mail list's unit filter.
+
+        None for the whole agency, and for a person managing several separate units (the mail
+        list filters on one unit; it still shows only what the person may see).
+        """
         with self._reader() as uow:
             scope = self._scope(uow.session, actor)
-        return None if scope.units is None else sorted(scope.units)
+        if scope.units is None or len(scope.roots) != 1:
+            return None
+        return scope.roots[0]

@@ -1,0 +1,409 @@
+"""Managers' dashboards: overdue tasks, deadline compliance, mail volumes; lists and CSV behind.
+
+Views parse the period and filters, call the dashboards service (which decides who sees which
+units, and refuses everyone else), and render. Every figure links to the list it counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from werkzeug.exceptions import NotFound
+
+from ged.domain.errors import ValidationError
+from ged.services.dashboards import (
+    AgeBucket,
+    ComplianceRow,
+    Overview,
+    Period,
+    TaskList,
+    TaskQuery,
+    WeekVolume,
+)
+from web.dashboard import charts
+from web.extensions import container
+from web.mail import labels
+from web.mail.exports import content_disposition, neutralise_formula
+from web.users import current_actor
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every page needs a login; the service decides who has a dashboard."""
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    zone = container().settings.timezone
+    return {"fr_datetime": lambda moment: labels.fr_datetime(moment, zone)}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A figure as a table: what the page shows under its chart and what the CSV holds."""
+
+    name: str
+    title: str
+    headings: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    links: tuple[str, ...]  # the list behind each row
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+def _date(name: str) -> dt.date | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(
+            f"La date « {raw[:20]} » n'est pas valide (AAAA-MM-JJ).", name
+        ) from None
+
+
+def _period() -> Period:
+    dashboards = container().dashboards
+    default = dashboards.default_period()
+    start = _date("from") or default.start
+    end = _date("to") or default.end
+    return dashboards.check_period(start, end)
+
+
+def _int(name: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise ValidationError(f"« {name} » doit être un nombre.", name)
+    return int(raw)
+
+
+def _period_args(period: Period) -> dict[str, Any]:
+    return {"from": period.start.isoformat(), "to": period.end.isoformat()}
+
+
+# --- the figures as tables --------------------------------------------------------------------
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.1f} %".replace(".", ",")
+
+
+def _overdue_tables(overview: Overview) -> list[Table]:
+    def link(**args: Any) -> str:
+        return url_for("dashboard.tasks", list=TaskList.OVERDUE.value, **args)
+
+    return [
+        Table(
+            "overdue-units",
+            "Tâches en retard par entité",
+            ("Entité", "Tâches en retard"),
+            tuple((row.label, str(row.count)) for row in overview.by_unit),
+            tuple(link(unit=row.key) for row in overview.by_unit),
+        ),
+        Table(
+            "overdue-steps",
+            "Tâches en retard par étape de circuit",
+            ("Étape (circuit)", "Tâches en retard"),
+            tuple((row.label, str(row.count)) for row in overview.by_step),
+            tuple(link(step=row.key) for row in overview.by_step),
+        ),
+        Table(
+            "overdue-ages",
+            "Tâches en retard par ancienneté du retard",
+            ("Retard", "Tâches en retard"),
+            tuple((row.label, str(row.count)) for row in overview.by_age),
+            tuple(link(age=row.key) for row in overview.by_age),
+        ),
+    ]
+
+
+def _compliance_table(
+    name: str, title: str, first: str, key: str, rows: Sequence[ComplianceRow], period: Period
+) -> Table:
+    return Table(
+        name,
+        title,
+        (first, "Dans les délais", "En retard", "Échues non traitées", "Total", "Respect (%)"),
+        tuple(
+            (
+                row.label,
+                str(row.on_time),
+                str(row.late),
+                str(row.open_late),
+                str(row.total),
+                _percent(row.rate),
+            )
+            for row in rows
+        ),
+        tuple(_list_link(TaskList.LATE, key, row.key, period) for row in rows),
+    )
+
+
+def _list_link(kind: TaskList, key: str, value: str, period: Period) -> str:
+    args: dict[str, Any] = {"list": kind.value, key: value, **_period_args(period)}
+    return url_for("dashboard.tasks", **args)
+
+
+def _volume_link(direction: str, week: WeekVolume, root: int | None) -> str:
+    args: dict[str, Any] = {
+        "direction": direction,
+        "from": week.monday.isoformat(),
+        "to": week.sunday.isoformat(),
+    }
+    if root is not None:
+        args["unit"] = root
+    return url_for("mail.index", **args)
+
+
+def _volume_table(volumes: Sequence[WeekVolume], root: int | None) -> Table:
+    return Table(
+        "volumes",
+        "Courriers par semaine",
+        ("Semaine du", "Arrivée", "Départ", "Interne"),
+        tuple(
+            (
+                f"{week.monday:%d/%m/%Y}",
+                str(week.incoming),
+                str(week.outgoing),
+                str(week.internal),
+            )
+            for week in volumes
+        ),
+        tuple(_volume_link("incoming", week, root) for week in volumes),
+    )
+
+
+def _tables(period: Period) -> tuple[list[Table], dict[str, Any]]:
+    """Every table of the page, and the raw figures the charts are drawn from."""
+    dashboards = container().dashboards
+    actor = current_actor()
+    overview = dashboards.overview(actor)
+    by_unit = dashboards.compliance_by_unit(actor, period)
+    by_type = dashboards.compliance_by_mail_type(actor, period)
+    volumes = dashboards.volumes(actor, period)
+    root = dashboards.scope_root(actor)
+    tables = [
+        *_overdue_tables(overview),
+        _compliance_table(
+            "compliance-units",
+            "Respect des délais par entité",
+            "Entité",
+            "unit",
+            by_unit,
+            period,
+        ),
+        _compliance_table(
+            "compliance-types",
+            "Respect des délais par type de courrier",
+            "Type de courrier",
+            "type",
+            by_type,
+            period,
+        ),
+        _volume_table(volumes, root),
+    ]
+    return tables, {
+        "overview": overview,
+        "by_unit": by_unit,
+        "by_type": by_type,
+        "volumes": volumes,
+        "root": root,
+    }
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def _count_chart(chart_id: str, title: str, table: Table) -> charts.HorizontalChart:
+    items = [
+        charts.Item(row[0], [(int(row[1]), "bar-late", href, f"{row[0]} : {row[1]}")])
+        for row, href in zip(table.rows, table.links, strict=True)
+    ]
+    return charts.horizontal(
+        chart_id, title, "Chaque barre mène à la liste des tâches qu'elle compte.", items
+    )
+
+
+def _compliance_chart(
+    chart_id: str, title: str, key: str, rows: Sequence[ComplianceRow], period: Period
+) -> charts.HorizontalChart:
+    def link(kind: TaskList, row: ComplianceRow) -> str:
+        return _list_link(kind, key, row.key, period)
+
+    items = [
+        charts.Item(
+            f"{row.label} — {_percent(row.rate)}",
+            [
+                (
+                    row.on_time,
+                    "bar-ok",
+                    link(TaskList.ON_TIME, row),
+                    f"{row.label} : {row.on_time} dans les délais",
+                ),
+                (
+                    row.late,
+                    "bar-late",
+                    link(TaskList.LATE, row),
+                    f"{row.label} : {row.late} en retard",
+                ),
+                (
+                    row.open_late,
+                    "bar-open",
+                    link(TaskList.OPEN_LATE, row),
+                    f"{row.label} : {row.open_late} échues non traitées",
+                ),
+            ],
+        )
+        for row in rows
+    ]
+    return charts.horizontal(
+        chart_id,
+        title,
+        "Barres empilées : dans les délais, en retard, échues non traitées ; chaque partie "
+        "mène à sa liste.",
+        items,
+    )
+
+
+def _volume_chart(volumes: Sequence[WeekVolume], root: int | None) -> charts.ColumnChart:
+    groups = []
+    for week in volumes:
+        label = f"{week.monday:%d/%m}"
+        groups.append(
+            (
+                label,
+                [
+                    (
+                        week.incoming,
+                        "bar-in",
+                        _volume_link("incoming", week, root),
+                        f"Semaine du {week.monday:%d/%m/%Y} : {week.incoming} à l'arrivée",
+                    ),
+                    (
+                        week.outgoing,
+                        "bar-out",
+                        _volume_link("outgoing", week, root),
+                        f"Semaine du {week.monday:%d/%m/%Y} : {week.outgoing} au départ",
+                    ),
+                ],
+            )
+        )
+    return charts.columns(
+        "chart-volumes",
+        "Courriers à l'arrivée et au départ, par semaine",
+        "Chaque colonne mène à la liste des courriers de la semaine.",
+        groups,
+        (("bar-in", "Arrivée"), ("bar-out", "Départ")),
+    )
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    period = _period()
+    tables, figures = _tables(period)
+    named = {table.name: table for table in tables}
+    overview: Overview = figures["overview"]
+    return render_template(
+        "dashboard/index.html",
+        period=period,
+        overview=overview,
+        tables=tables,
+        chart_units=_count_chart(
+            "chart-overdue-units", named["overdue-units"].title, named["overdue-units"]
+        ),
+        chart_steps=_count_chart(
+            "chart-overdue-steps", named["overdue-steps"].title, named["overdue-steps"]
+        ),
+        chart_ages=_count_chart(
+            "chart-overdue-ages", named["overdue-ages"].title, named["overdue-ages"]
+        ),
+        chart_compliance_units=_compliance_chart(
+            "chart-compliance-units",
+            named["compliance-units"].title,
+            "unit",
+            figures["by_unit"],
+            period,
+        ),
+        chart_compliance_types=_compliance_chart(
+            "chart-compliance-types",
+            named["compliance-types"].title,
+            "type",
+            figures["by_type"],
+            period,
+        ),
+        chart_volumes=_volume_chart(figures["volumes"], figures["root"]),
+        period_args=_period_args(period),
+    )
+
+
+@bp.get("/<name>.csv")
+def export(name: str) -> ResponseReturnValue:
+    period = _period()
+    tables, _figures = _tables(period)
+    table = next((t for t in tables if t.name == name), None)
+    if table is None:
+        raise NotFound()
+    buffer = io.StringIO()
+    # As the register export: semicolons, a byte order mark and CRLF, for French Excel.
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(table.headings)
+    for row in table.rows:
+        writer.writerow([neutralise_formula(cell) for cell in row])
+    filename = f"ged-{name}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return Response(
+        ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": content_disposition("attachment", filename)},
+    )
+
+
+@bp.get("/tasks")
+def tasks() -> ResponseReturnValue:
+    raw_list = request.args.get("list") or TaskList.OVERDUE.value
+    try:
+        kind = TaskList(raw_list)
+    except ValueError:
+        raise ValidationError("Liste inconnue.", "list") from None
+    raw_age = _int("age")
+    try:
+        age = AgeBucket(raw_age) if raw_age is not None else None
+    except ValueError:
+        raise ValidationError("Tranche de retard inconnue.", "age") from None
+    period = _period() if kind is not TaskList.OVERDUE else None
+    query = TaskQuery(
+        list=kind,
+        unit_id=_int("unit"),
+        step=(request.args.get("step") or "")[:130],
+        age=age,
+        mail_type_id=_int("type"),
+        period=period,
+        page=_int("page") or 1,
+    )
+    lines = container().dashboards.tasks(current_actor(), query)
+    kept = {k: v for k, v in request.args.items() if v and k != "page"}
+    return render_template(
+        "dashboard/tasks.html",
+        kind=kind,
+        query=query,
+        lines=lines,
+        kept=kept,
+        age_label=age.label if age else "",
+    )
