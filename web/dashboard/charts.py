@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 720
-ROW = 26
+WIDTH = 560
+ROW = 28
 BAR = 18
-LABEL = 250  # room left of the bars for their labels
+LABEL = 200  # room left of the bars for their labels
 TOP = 8
-MAX_LABEL = 38
+MAX_LABEL = 30
 
 
 def short(label: str, limit: int = MAX_LABEL) -> str:
