@@ -1087,7 +1087,7 @@ class Tasks:
                         None,
                     )
                 )
-        self._notify_new(uow, context, synced.created)
+        self._notify_new(uow, context, synced.created, now)
         for event in snapshot.events:
             if event.kind != "escalation":
                 synced.notes.append(f"événement {event.kind} « {event.name} » non traité")
@@ -2190,7 +2190,9 @@ class Tasks:
 
     # -- E-mails ---------------------------------------------------------------------------------
 
-    def _notify_new(self, uow: UnitOfWork, context: _Context, created: Iterable[_Row]) -> None:
+    def _notify_new(
+        self, uow: UnitOfWork, context: _Context, created: Iterable[_Row], now: dt.datetime
+    ) -> None:
         personal = [row for row in created if row.assignee_id is not None]
         if not personal:
             return
@@ -2204,6 +2206,7 @@ class Tasks:
                 NotificationKind.NEW_TASK,
                 f"Nouvelle tâche : « {row.name} »{subject_line}.",
                 link,
+                now,
             )
         if not self._settings.notify_new_tasks:
             return

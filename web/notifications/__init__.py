@@ -89,12 +89,8 @@ def mark_read(notification_id: int) -> ResponseReturnValue:
 
 @bp.post("/read")
 def mark_all_read() -> ResponseReturnValue:
-    count = container().notifications.mark_all_read(current_actor())
-    if count:
-        flash(
-            f"{count} notification{'s' if count > 1 else ''} marquée{'s' if count > 1 else ''} comme lue{'s' if count > 1 else ''}.",
-            "success",
-        )
+    if container().notifications.mark_all_read(current_actor()):
+        flash("Toutes vos notifications sont marquées comme lues.", "success")
     return redirect(url_for("notifications.index"), 303)
 
 

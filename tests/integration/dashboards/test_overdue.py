@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from ged.domain.errors import PermissionDenied
+from ged.services.audit import Actor
 from ged.services.circuits import working_calendar
 from ged.services.dashboards import AgeBucket, TaskList, TaskQuery
 from tests.integration.circuits.conftest import Office
@@ -115,8 +116,8 @@ def test_managers_see_their_units_subtree_and_nobody_else_has_a_dashboard(
             due_at=end_of(dt.date(2026, 12, 1)),
         )
 
-    def units(actor: object) -> list[str]:
-        return [row.label for row in dashboards.overview(actor, now=NOW).by_unit]  # type: ignore[arg-type]
+    def units(actor: Actor) -> list[str]:
+        return [row.label for row in dashboards.overview(actor, now=NOW).by_unit]
 
     assert units(office.chef) == ["SAU · Autorisations"]
     assert units(office.director) == ["SAU · Autorisations", "SJ · Juridique"]
