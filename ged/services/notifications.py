@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import re
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -194,6 +195,7 @@ NOTIFICATIONS: Final = Notification.metadata.tables["notification"]
 UNREAD_CAP = 99
 MAX_TEXT = 500
 MAX_NOTIFICATIONS_PER_PAGE = 100
+_LOCAL_PATH: Final = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&-]*")
 
 
 class NotificationKind(enum.StrEnum):
@@ -233,8 +235,9 @@ def notify(
     people = sorted({user_id for user_id in user_ids if user_id is not None})
     if not people:
         return 0
-    # Only local paths: a link is rendered as an href, and must never lead out of ged.
-    safe_link = link if link.startswith("/") and not link.startswith("//") else ""
+    # Only local paths: a link is rendered as an href, and must never lead out of ged
+    # (browsers read "//host", and a backslash after the first slash, as another site).
+    safe_link = link if _LOCAL_PATH.fullmatch(link) else ""
     moment = now or utcnow()
     session.execute(
         insert(NOTIFICATIONS),

@@ -8,7 +8,7 @@ import pytest
 
 from ged.domain.errors import NotFound, PermissionDenied
 from ged.services.audit import Actor
-from ged.services.notifications import NotificationKind
+from ged.services.notifications import NotificationKind, notify
 from tests.integration.circuits.conftest import Office
 from tests.integration.notifications.conftest import notifications_of
 
@@ -83,3 +83,15 @@ def test_people_read_and_mark_only_their_own_notifications(office: Office) -> No
     assert notifications.page(office.agent).rows == ()
     with pytest.raises(PermissionDenied):
         notifications.page(Actor.system())
+
+
+def test_a_notification_links_only_inside_ged(office: Office) -> None:
+    container = office.container
+    links = ["/mail/7", "//evil.example/x", "/\\evil.example", "https://evil.example", ""]
+    with container.writer() as uow:
+        for link in links:
+            notify(uow.session, [office.agent.user_id], NotificationKind.NEW_TASK, "Essai", link)
+        uow.commit()
+
+    stored = [n.link for n in notifications_of(container, office.agent.user_id)]
+    assert stored == ["/mail/7", "", "", "", ""]
