@@ -231,12 +231,14 @@ class Basket:
     def _lock_mails(self, session: Session, actor: Actor, ids: Sequence[int]) -> dict[int, Mail]:
         if not ids:
             return {}
-        rows = session.execute(
-            select(Mail)
+        # The ids alone: PostgreSQL refuses FOR UPDATE with the joined correspondent and type.
+        found = session.execute(
+            select(Mail.id)
             .where(Mail.id.in_(ids), visible_mail(session, actor))
             .order_by(Mail.id)
             .with_for_update()
         ).scalars()
+        rows = [session.get_one(Mail, mail_id) for mail_id in found]
         locked = {mail.id: mail for mail in rows}
         if len(locked) != len(ids):
             raise NotFound("Courrier introuvable.")
@@ -401,7 +403,7 @@ class Basket:
             if kind == "thumbnail":
                 if text is None or not text.thumbnail_sha256:
                     raise NotFound("La vignette n'est pas (encore) disponible.")
-                return "vignette.png", "image/png", self._store.open(text.thumbnail_sha256)
+                return "vignette.jpg", "image/jpeg", self._store.open(text.thumbnail_sha256)
             stream = self._store.open(version.sha256)
             try:
                 record(
