@@ -149,6 +149,7 @@ def build(
             settings.ocr.max_pages,
             min(max_file_bytes, settings.ocr.max_file_mb * MEGABYTE),
             settings.instance / "work",
+            settings.ocr.page_time_limit_s,
         ),
         search=Search(writer, reader, make_search_index(settings)),
         circuits=circuits,

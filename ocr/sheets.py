@@ -14,7 +14,12 @@ from typing import Literal
 
 import zxingcpp
 from pdf2image import convert_from_path, pdfinfo_from_path
-from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+from pdf2image.exceptions import (
+    PDFInfoNotInstalledError,
+    PDFPageCountError,
+    PDFPopplerTimeoutError,
+    PDFSyntaxError,
+)
 from PIL import Image
 
 from ocr.detect import PDF, detect_media_type
@@ -64,8 +69,14 @@ def page_count(path: Path) -> int:
         return int(getattr(image, "n_frames", 1))
 
 
-def find_sheets(path: Path, dpi: int = 100, max_pages: int = 500) -> list[Sheet | None]:
-    """For each page of the file, the sheet it is, or None for an ordinary page."""
+def find_sheets(
+    path: Path, dpi: int = 100, max_pages: int = 500, page_time_limit_s: float = 60.0
+) -> list[Sheet | None]:
+    """For each page of the file, the sheet it is, or None for an ordinary page.
+
+    Poppler renders each page in a child process killed after ``page_time_limit_s``: a page
+    built to hang the renderer fails the file instead of the watcher.
+    """
     count = page_count(path)
     if count > max_pages:
         raise OcrError(
@@ -77,10 +88,19 @@ def find_sheets(path: Path, dpi: int = 100, max_pages: int = 500) -> list[Sheet 
     for number in range(1, count + 1):
         try:
             images = convert_from_path(
-                str(path), dpi=dpi, first_page=number, last_page=number, grayscale=True
+                str(path),
+                dpi=dpi,
+                first_page=number,
+                last_page=number,
+                grayscale=True,
+                timeout=max(1, int(page_time_limit_s)),
             )
         except (PDFPageCountError, PDFSyntaxError):
             raise OcrError("malformed", "Ce PDF est illisible ou endommagé.", number) from None
+        except PDFPopplerTimeoutError:
+            raise OcrError(
+                "timeout", f"La page {number} met trop de temps à s'afficher.", number
+            ) from None
         found.append(sheet_in(images[0]) if images else None)
         for image in images:
             image.close()

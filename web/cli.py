@@ -117,15 +117,18 @@ def _scanner_watcher(ged: Container, folder: Path) -> FolderWatcher:
     return watcher
 
 
-def _start_watcher(ged: Container, folder: Path) -> None:
+def _start_watcher(ged: Container, folder: Path) -> threading.Event:
+    """Watch ``folder`` in a daemon thread (``ged serve``); setting the event stops it."""
     watcher = _scanner_watcher(ged, folder)
     click.echo(f"Scanner folder: {folder.resolve()}")
+    stop = threading.Event()
     threading.Thread(
         target=watcher.run,
-        args=(threading.Event(), ged.settings.capture.poll_seconds),
+        args=(stop, ged.settings.capture.poll_seconds),
         daemon=True,
         name="scanner-folder",
     ).start()
+    return stop
 
 
 @cli.command("watch")

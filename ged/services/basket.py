@@ -145,6 +145,7 @@ class Basket:
         max_pages: int,
         max_file_bytes: int,
         work_root: Path,
+        page_time_limit_s: float = 60.0,
     ) -> None:
         self._writer = writer
         self._reader = reader
@@ -156,6 +157,7 @@ class Basket:
         self._max_pages = max_pages
         self._max_file_bytes = max_file_bytes
         self._work_root = work_root
+        self._page_time_limit_s = page_time_limit_s
 
     # --- scans coming in ----------------------------------------------------------------------
 
@@ -171,7 +173,9 @@ class Basket:
                 f"Le fichier « {name} » dépasse la taille maximale "
                 f"({self._max_file_bytes // (1024 * 1024)} Mo)."
             )
-        sheets = find_sheets(path, self._settings.sheet_dpi, self._max_pages)
+        sheets = find_sheets(
+            path, self._settings.sheet_dpi, self._max_pages, self._page_time_limit_s
+        )
         parts = parts_of(sheets)
         has_sheets = any(sheet is not None for sheet in sheets)
         if has_sheets and media_type != ocr.detect.PDF:

@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,57 @@ def test_the_watch_command_takes_the_folder_once(ged: GedCommand, tmp_path: Path
     container = ged.container()
     ged.containers.append(container)
     assert len(container.basket.drafts(SCANNER)) == 1
+
+
+def test_two_watchers_racing_on_real_scans_make_one_draft_each(
+    queued: Container, tmp_path: Path
+) -> None:
+    folder = tmp_path / "scanner"
+    folder.mkdir()
+    names = [f"lettre-{i}.pdf" for i in range(4)]
+    for i, name in enumerate(names):
+        scans.scan_pdf(folder / name, scans.letter_pages(name, 1, seed=i))
+    watchers = [_take_with(queued, folder) for _ in range(2)]
+    for watcher in watchers:
+        watcher.ensure()
+    start = threading.Barrier(2)
+    taken: list[str] = []
+
+    def run(watcher: FolderWatcher) -> None:
+        start.wait()
+        taken.extend(t.name for t in watcher.poll() if t.ok)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in watchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(taken) == names
+    drafts = queued.basket.drafts(SCANNER)
+    assert sorted(d.source_name for d in drafts) == names
+    assert sorted(p.name for p in (folder / "done").glob("*.pdf")) == names
+
+
+def test_serve_watches_the_configured_folder_in_the_background(
+    queued: Container, tmp_path: Path
+) -> None:
+    from web.cli import _start_watcher
+
+    folder = tmp_path / "scanner"
+    settings = replace(
+        queued.settings,
+        capture=replace(queued.settings.capture, stable_seconds=0, poll_seconds=1),
+    )
+    ged = replace(queued, settings=settings)
+    stop = _start_watcher(ged, folder)
+    try:
+        scans.scan_pdf(folder / "lettre.pdf.part", scans.letter_pages("Lettre", 1))
+        (folder / "lettre.pdf.part").rename(folder / "lettre.pdf")
+        deadline = time.monotonic() + 30
+        while not (folder / "done" / "lettre.pdf").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+    assert (folder / "done" / "lettre.pdf").exists()
+    assert [d.source_name for d in queued.basket.drafts(SCANNER)] == ["lettre.pdf"]
