@@ -65,8 +65,13 @@ def page_count(path: Path) -> int:
             raise OcrError("malformed", "Ce PDF est illisible ou endommagé.") from None
         except PDFInfoNotInstalledError:  # pragma: no cover - a broken installation
             raise OcrError("malformed", "Poppler (pdfinfo) n'est pas installé.") from None
-    with Image.open(path) as image:
-        return int(getattr(image, "n_frames", 1))
+    try:
+        with Image.open(path) as image:
+            return int(getattr(image, "n_frames", 1))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise OcrError("too-many-pixels", "Cette image est trop grande pour être lue.") from None
+    except (OSError, SyntaxError, ValueError):
+        raise OcrError("malformed", "Cette image est illisible ou endommagée.") from None
 
 
 def find_sheets(
@@ -108,6 +113,11 @@ def find_sheets(
 
 
 def _image_sheet(path: Path, frame: int) -> Sheet | None:
-    with Image.open(path) as image:
-        image.seek(frame)
-        return sheet_in(image)
+    try:
+        with Image.open(path) as image:
+            image.seek(frame)
+            return sheet_in(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise OcrError("too-many-pixels", "Cette image est trop grande pour être lue.") from None
+    except (OSError, SyntaxError, ValueError):
+        raise OcrError("malformed", "Cette image est illisible ou endommagée.", frame + 1) from None

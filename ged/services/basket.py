@@ -346,10 +346,13 @@ class Basket:
             )
             drafts = (
                 session.execute(
-                    select(CaptureDraft).where(CaptureDraft.state == state).order_by(*order)
+                    select(CaptureDraft)
+                    .where(CaptureDraft.state == state)
+                    .order_by(*order)
+                    .limit(limit)
                 )
                 .scalars()
-                .fetchmany(limit)
+                .all()
             )
             return [self._view(session, draft) for draft in drafts]
 

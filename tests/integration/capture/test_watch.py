@@ -166,6 +166,7 @@ def _take_with(container: Container, folder: Path) -> FolderWatcher:
         ("image.png", b"GIF89a\x01\x00\x01\x00", "une image GIF"),
         ("vide.pdf", b"", "fichier de type inconnu"),
         ("casse.pdf", b"%PDF-1.7\nnot really a pdf", "illisible"),
+        ("tronquee.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "illisible"),
     ],
 )
 def test_files_that_are_not_scans_are_refused_by_their_bytes(
