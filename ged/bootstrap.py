@@ -29,6 +29,7 @@ from ged.domain.search import SearchIndex
 from ged.services.accounts import Accounts
 from ged.services.admin import Administration
 from ged.services.audit import Actor, record
+from ged.services.basket import Basket
 from ged.services.capture import TextExtraction
 from ged.services.circuits import Calendar, Circuits
 from ged.services.dashboards import Dashboards
@@ -53,6 +54,7 @@ class Container:
     documents: Documents
     capture: TextExtraction
     registry: Registry
+    basket: Basket
     search: Search
     circuits: Circuits
     tasks: Tasks
@@ -116,6 +118,16 @@ def build(
         settings.timezone,
         max_file_bytes,
     )
+    registry = Registry(
+        writer,
+        reader,
+        documents,
+        settings.registry,
+        max_file_bytes,
+        settings.timezone,
+        jobs,
+        circuits=tasks,
+    )
     container = Container(
         settings=settings,
         engine=engine,
@@ -134,15 +146,19 @@ def build(
             settings.capture,
             settings.instance / "work",
         ),
-        registry=Registry(
+        registry=registry,
+        basket=Basket(
             writer,
             reader,
+            store,
             documents,
-            settings.registry,
-            max_file_bytes,
-            settings.timezone,
+            registry,
             jobs,
-            circuits=tasks,
+            settings.capture,
+            settings.ocr.max_pages,
+            min(max_file_bytes, settings.ocr.max_file_mb * MEGABYTE),
+            settings.instance / "work",
+            settings.ocr.page_time_limit_s,
         ),
         search=Search(writer, reader, make_search_index(settings)),
         circuits=circuits,

@@ -96,6 +96,21 @@ class NotificationSettings:
 class CaptureSettings:
     sweep_minutes: int = 5
     stale_minutes: int = 60
+    # Scanner folder watched by `ged serve` (empty: none; `ged watch DIR` works regardless).
+    watch_dir: str = ""
+    # A file is taken once its size and modification time have not changed for this long.
+    stable_seconds: int = 10
+    poll_seconds: int = 2
+    # Resolution at which pages are rendered to look for cover and separator sheets.
+    sheet_dpi: int = 100
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.stable_seconds <= 3600:
+            raise ValueError("capture.stable_seconds must be between 0 and 3600")
+        if not 1 <= self.poll_seconds <= 600:
+            raise ValueError("capture.poll_seconds must be between 1 and 600")
+        if not 50 <= self.sheet_dpi <= 300:
+            raise ValueError("capture.sheet_dpi must be between 50 and 300")
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The API answers 401 with a problem document; only HTML pages redirect to the login form.
     login_manager.blueprint_login_views["api"] = None
 
-    from web import admin, api, auth, dashboard, documents, mail, main, notifications, search
+    from web import (
+        admin,
+        api,
+        auth,
+        capture,
+        dashboard,
+        documents,
+        mail,
+        main,
+        notifications,
+        search,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
@@ -86,6 +97,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(capture.bp)
     api.init_app(app)
     _install_security(app)
     _install_error_handlers(app)

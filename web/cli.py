@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from ged import bootstrap
+from ged.bootstrap import Container
 from ged.config import load_settings
 from ged.demo import load_demo
 from ged.domain.errors import ConfigurationError, GedError
@@ -19,7 +21,11 @@ from ged.domain.model import Locale, Role
 from ged.services.admin import UserData
 from ged.services.audit import Actor
 from ged.services.integrity import check_integrity
+from ged.services.watch import FolderWatcher
 from web.extensions import container
+
+# Claimed by a watcher that has not finished within this time: it was killed.
+RECOVER_AFTER_S = 3600
 
 
 def _create_app() -> Flask:
@@ -88,10 +94,60 @@ def serve_command(host: str | None, port: int | None, no_worker: bool) -> None:
         name="web",
     )
     web.start()
+    if settings.capture.watch_dir:
+        _start_watcher(ged, Path(settings.capture.watch_dir))
     # The worker runs in the main thread: Huey's consumer installs signal handlers, so Ctrl-C
     # and SIGTERM stop both (the web thread is a daemon).
     consumer = ged.huey.create_consumer(workers=2, worker_type="thread", periodic=True)
     consumer.run()
+
+
+def _scanner_watcher(ged: Container, folder: Path) -> FolderWatcher:
+    actor = Actor.system("scanner")
+
+    def take(path: Path, name: str) -> str:
+        return "\n".join(outcome.describe() for outcome in ged.basket.ingest(actor, path, name))
+
+    watcher = FolderWatcher(folder, take, ged.settings.capture.stable_seconds)
+    watcher.ensure()
+    # A file claimed by a watcher killed mid-way goes back in the folder (taken whole or not
+    # at all, so taking it again is safe).
+    for name in watcher.recover(older_than_seconds=RECOVER_AFTER_S):
+        click.echo(f"Repris : {name}")
+    return watcher
+
+
+def _start_watcher(ged: Container, folder: Path) -> threading.Event:
+    """Watch ``folder`` in a daemon thread (``ged serve``); setting the event stops it."""
+    watcher = _scanner_watcher(ged, folder)
+    click.echo(f"Scanner folder: {folder.resolve()}")
+    stop = threading.Event()
+    threading.Thread(
+        target=watcher.run,
+        args=(stop, ged.settings.capture.poll_seconds),
+        daemon=True,
+        name="scanner-folder",
+    ).start()
+    return stop
+
+
+@cli.command("watch")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--once", is_flag=True, help="Look once, take the stable files, and stop.")
+def watch_command(folder: Path, once: bool) -> None:
+    """Take the scans dropped in FOLDER: to their mail (cover sheet) or to the basket."""
+    ged = container()
+    watcher = _scanner_watcher(ged, folder)
+    if once:
+        for taken in watcher.poll():
+            click.echo(f"{'done' if taken.ok else 'failed'}: {taken.name}: {taken.reason}")
+        return
+    click.echo(f"Watching {folder.resolve()} (Ctrl-C to stop)")
+    stop = threading.Event()
+    try:
+        watcher.run(stop, ged.settings.capture.poll_seconds)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 @cli.command("worker")

@@ -17,12 +17,13 @@ from huey.serializer import SignedSerializer
 from ged.config import Settings
 
 
-def make_huey(settings: Settings, immediate: bool = False) -> Huey:
+def make_huey(settings: Settings, immediate: bool = False, name: str = "ged") -> Huey:
+    """The queue; ``name`` is its Redis namespace (tests give each their own)."""
     serializer = SignedSerializer(secret=settings.secret_key, salt="ged-jobs")
     if settings.redis_url:
-        return RedisHuey("ged", url=settings.redis_url, serializer=serializer, immediate=immediate)
+        return RedisHuey(name, url=settings.redis_url, serializer=serializer, immediate=immediate)
     return SqliteHuey(
-        "ged",
+        name,
         filename=str(settings.instance / "jobs.sqlite3"),
         serializer=serializer,
         immediate=immediate,

@@ -729,3 +729,37 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     read_at: Mapped[dt.datetime | None]
+
+
+# --- Capture ----------------------------------------------------------------------------------
+
+DRAFT_STATES = ("draft", "qualified", "discarded")
+
+
+class CaptureDraft(Base):
+    """A scan waiting in the "à qualifier" basket: a document that is not yet a mail.
+
+    Kept out of ``mail`` on purpose: a draft has no chrono, so the register, its export, the
+    mail list and the gapless numbering never see it. Qualifying it registers a mail (which
+    takes its chrono then) and attaches the draft's document; discarding it keeps the document.
+    """
+
+    __tablename__ = "capture_draft"
+    __table_args__ = (
+        CheckConstraint(_listed("state", DRAFT_STATES), name="state"),
+        Index("ix_capture_draft_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    # The scanned file's name and, for a segment of a batch, its pages in that file.
+    source_name: Mapped[str] = mapped_column(String(255), default="")
+    first_page: Mapped[int] = mapped_column(Integer, default=1)
+    page_count: Mapped[int] = mapped_column(Integer, default=1)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mail.id"), index=True)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime | None]
+    reason: Mapped[str] = mapped_column(String(500), default="")

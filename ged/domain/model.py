@@ -91,6 +91,10 @@ class AuditAction(enum.StrEnum):
     TASK_ESCALATED = "task.escalated"
     HOLIDAY_ADDED = "holiday.added"
     HOLIDAY_REMOVED = "holiday.removed"
+    DRAFT_CREATED = "draft.created"
+    DRAFT_QUALIFIED = "draft.qualified"
+    DRAFT_DISCARDED = "draft.discarded"
+    MAIL_SCAN_ATTACHED = "mail.scan_attached"
 
 
 class Direction(enum.StrEnum):

@@ -309,69 +309,107 @@ class Registry:
             self._check_references(uow.session, actor, data, direction)
         stored = [self._documents.store_file(file) for file in files]
         with self._writer() as uow:
-            session = uow.session
-            self._check_references(session, actor, data, direction)
-            # The number first: every registration locks the counter, then the audit head
-            # (record, here in _correspondent), never the reverse, or PostgreSQL deadlocks.
-            year = today.year
-            number = _take_number(session, direction, year)
-            correspondent_id = self._correspondent(session, actor, data)
-            mail_type = session.get(MailType, data.mail_type_id) if data.mail_type_id else None
-            due_on = self._due_on(session, direction, mail_type, mail_date)
-            chrono = self._settings.chrono_format.format(
-                prefix=direction.prefix, year=year, number=number
-            )
-            mail = Mail(
-                chrono=chrono,
-                direction=direction.value,
-                year=year,
-                number=number,
-                subject=data.subject.strip(),
-                correspondent_id=correspondent_id,
-                letter_date=data.letter_date,
-                mail_date=mail_date,
-                sender_reference=data.sender_reference.strip(),
-                mail_type_id=mail_type.id if mail_type else None,
-                priority=data.priority,
-                confidential=data.confidential,
-                channel=data.channel,
-                due_on=due_on,
-                answer_to_id=data.answer_to_id,
-                registered_by_id=actor.user_id,
-            )
-            session.add(mail)
-            session.flush()
-            for unit_id in dict.fromkeys(data.unit_ids):
-                session.add(MailUnit(mail_id=mail.id, unit_id=unit_id))
-            for user_id in dict.fromkeys(data.person_ids):
-                session.add(MailPerson(mail_id=mail.id, user_id=user_id))
-            self._attach(session, actor, mail, files, stored, start=0)
-            if data.answer_to_id is not None:
-                answered = session.get(Mail, data.answer_to_id)
-                if answered is not None:
-                    answered.status = MailStatus.ANSWERED.value
-                    answered.updated_at = utcnow()
-            record(
-                session,
-                actor,
-                AuditAction.MAIL_REGISTERED,
-                "mail",
-                mail.id,
-                {
-                    "chrono": chrono,
-                    "subject": mail.subject,
-                    "files": [f.original_name for f in files],
-                    "units": list(data.unit_ids),
-                    "confidential": mail.confidential,
-                },
-            )
-            if self._circuits is not None and mail_type is not None and mail_type.circuit:
-                self._circuits.start_for_mail(uow, actor, mail, mail_type.circuit)
-            self._reindex_after_commit(uow, mail.id)
-            if data.answer_to_id is not None:
-                self._reindex_after_commit(uow, data.answer_to_id)
+
+            def attach(session: Session, mail: Mail) -> list[str]:
+                self._attach(session, actor, mail, files, stored, start=0)
+                return [f.original_name for f in files]
+
+            registered = self._register_in(uow, actor, data, direction, mail_date, attach)
             uow.commit()
-            return Registered(mail.id, chrono)
+            return registered
+
+    def register_in(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        data: MailInput,
+        attach: Callable[[Session, Mail], list[str]],
+    ) -> Registered:
+        """Register a mail in the caller's transaction, ``attach`` giving it its documents.
+
+        For documents already stored (a scan qualified from the capture basket): the same
+        checks, chrono, audit and circuit start as ``register``; the caller commits.
+        """
+        direction = _direction(data.direction)
+        self._check_may_register(actor, direction)
+        _validate_fields(data)
+        today = self.today()
+        mail_date = data.mail_date or today
+        _check_dates(data.letter_date, mail_date, today)
+        return self._register_in(uow, actor, data, direction, mail_date, attach)
+
+    def _register_in(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        data: MailInput,
+        direction: Direction,
+        mail_date: dt.date,
+        attach: Callable[[Session, Mail], list[str]],
+    ) -> Registered:
+        session = uow.session
+        self._check_references(session, actor, data, direction)
+        # The number first: every registration locks the counter, then the audit head
+        # (record, here in _correspondent), never the reverse, or PostgreSQL deadlocks.
+        year = self.today().year
+        number = _take_number(session, direction, year)
+        correspondent_id = self._correspondent(session, actor, data)
+        mail_type = session.get(MailType, data.mail_type_id) if data.mail_type_id else None
+        due_on = self._due_on(session, direction, mail_type, mail_date)
+        chrono = self._settings.chrono_format.format(
+            prefix=direction.prefix, year=year, number=number
+        )
+        mail = Mail(
+            chrono=chrono,
+            direction=direction.value,
+            year=year,
+            number=number,
+            subject=data.subject.strip(),
+            correspondent_id=correspondent_id,
+            letter_date=data.letter_date,
+            mail_date=mail_date,
+            sender_reference=data.sender_reference.strip(),
+            mail_type_id=mail_type.id if mail_type else None,
+            priority=data.priority,
+            confidential=data.confidential,
+            channel=data.channel,
+            due_on=due_on,
+            answer_to_id=data.answer_to_id,
+            registered_by_id=actor.user_id,
+        )
+        session.add(mail)
+        session.flush()
+        for unit_id in dict.fromkeys(data.unit_ids):
+            session.add(MailUnit(mail_id=mail.id, unit_id=unit_id))
+        for user_id in dict.fromkeys(data.person_ids):
+            session.add(MailPerson(mail_id=mail.id, user_id=user_id))
+        session.flush()
+        names = attach(session, mail)
+        if data.answer_to_id is not None:
+            answered = session.get(Mail, data.answer_to_id)
+            if answered is not None:
+                answered.status = MailStatus.ANSWERED.value
+                answered.updated_at = utcnow()
+        record(
+            session,
+            actor,
+            AuditAction.MAIL_REGISTERED,
+            "mail",
+            mail.id,
+            {
+                "chrono": chrono,
+                "subject": mail.subject,
+                "files": names,
+                "units": list(data.unit_ids),
+                "confidential": mail.confidential,
+            },
+        )
+        if self._circuits is not None and mail_type is not None and mail_type.circuit:
+            self._circuits.start_for_mail(uow, actor, mail, mail_type.circuit)
+        self._reindex_after_commit(uow, mail.id)
+        if data.answer_to_id is not None:
+            self._reindex_after_commit(uow, data.answer_to_id)
+        return Registered(mail.id, chrono)
 
     def attach_files(self, actor: Actor, mail_id: int, uploads: Sequence[Upload]) -> None:
         """Add files to a registered mail (after the main one)."""

@@ -79,3 +79,15 @@ def pages(container: Container, version_id: int) -> list[PageText]:
                 select(PageText).where(PageText.version_id == version_id).order_by(PageText.page)
             ).scalars()
         )
+
+
+@pytest.fixture
+def queued(settings: Settings) -> Iterator[Container]:
+    """A container whose jobs wait in the instance's queue: scans stay "OCR pending"."""
+    settings.instance.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    migrations.upgrade(engine)
+    ged = bootstrap.build(settings, engine=engine, passwords=Passwords(FAST_HASHER))
+    ged.store.ensure()
+    yield ged
+    ged.dispose()

@@ -1,0 +1,152 @@
+"""Printed sheets for the scanner: a mail's cover sheet, the batch separator, and PDF splitting.
+
+A cover sheet carries a QR code of its mail's chrono (``ocr.sheets`` reads it back) and the
+chrono, subject and date in plain letters, so that a person can tell sheets apart too. A
+separator carries the fixed separator code. Both are drawn large (6 cm) so that a 100 DPI
+rendering of a skewed, grey scan still reads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import arabic_reshaper  # type: ignore[import-untyped]
+import pikepdf
+import segno
+from bidi import get_display  # type: ignore[import-untyped]
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import cm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfgen import canvas
+
+from ocr.sheets import SEPARATOR, cover_payload
+
+QR_SIZE = 6 * cm
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+@dataclass(frozen=True)
+class CoverLabel:
+    chrono: str
+    subject: str
+    mail_date: dt.date
+    correspondent: str = ""
+
+
+@functools.cache
+def _font() -> tuple[str, str]:
+    """DejaVu Sans when installed (Arabic letters), else Helvetica (Latin only)."""
+    try:
+        pdfmetrics.registerFont(TTFont("DejaVuSans", "DejaVuSans.ttf"))
+        pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", "DejaVuSans-Bold.ttf"))
+    except TTFError:
+        return "Helvetica", "Helvetica-Bold"
+    return "DejaVuSans", "DejaVuSans-Bold"
+
+
+def _visual(text: str) -> str:
+    """Arabic letters joined and put in display order; other text untouched."""
+    if not _RTL.search(text):
+        return text
+    return str(get_display(arabic_reshaper.reshape(text)))
+
+
+def _draw_qr(pdf: canvas.Canvas, payload: str, x: float, y: float) -> None:
+    # Error correction H: a staple hole or a pen mark on the code still reads.
+    qr = segno.make_qr(payload, error="h", boost_error=False)
+    cells = qr.matrix
+    border = 2
+    count = len(cells) + 2 * border
+    cell = QR_SIZE / count
+    pdf.setFillColorRGB(0, 0, 0)
+    for row, line in enumerate(cells):
+        for col, dark in enumerate(line):
+            if dark:
+                pdf.rect(
+                    x + (col + border) * cell,
+                    y + QR_SIZE - (row + border + 1) * cell,
+                    cell,
+                    cell,
+                    stroke=0,
+                    fill=1,
+                )
+
+
+def cover_sheet_pdf(label: CoverLabel) -> bytes:
+    """One A4 page: the chrono's QR code and its label; put on top of the mail's pages."""
+    regular, bold = _font()
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
+    pdf.setTitle(f"Feuille de couverture {label.chrono}")
+    width, height = A4
+    pdf.setFont(bold, 22)
+    pdf.drawCentredString(width / 2, height - 3 * cm, "FEUILLE DE COUVERTURE")
+    pdf.setFont(regular, 11)
+    pdf.drawCentredString(
+        width / 2, height - 3.8 * cm, "À placer sur le courrier avant de le numériser."
+    )
+    _draw_qr(pdf, cover_payload(label.chrono), (width - QR_SIZE) / 2, height - 11 * cm)
+    pdf.setFont(bold, 26)
+    pdf.drawCentredString(width / 2, height - 13 * cm, label.chrono)
+    y = height - 14.5 * cm
+    pdf.setFont(regular, 12)
+    lines = [f"Date : {label.mail_date.strftime('%d/%m/%Y')}"]
+    if label.correspondent:
+        lines.append(f"Correspondant : {label.correspondent}")
+    for line in lines:
+        pdf.drawString(3 * cm, y, _visual(line))
+        y -= 0.7 * cm
+    for line in simpleSplit(f"Objet : {label.subject}", regular, 12, width - 6 * cm)[:6]:
+        pdf.drawString(3 * cm, y, _visual(line))
+        y -= 0.6 * cm
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def separator_sheet_pdf() -> bytes:
+    """One A4 page put between the letters of a batch: each segment becomes its own draft."""
+    regular, bold = _font()
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
+    pdf.setTitle("Feuille de séparation")
+    width, height = A4
+    pdf.setFont(bold, 26)
+    pdf.drawCentredString(width / 2, height - 3 * cm, "FEUILLE DE SÉPARATION")
+    pdf.setFont(regular, 12)
+    pdf.drawCentredString(
+        width / 2,
+        height - 3.9 * cm,
+        "Placez cette feuille entre deux courriers d'un même lot numérisé.",
+    )
+    _draw_qr(pdf, SEPARATOR, (width - QR_SIZE) / 2, (height - QR_SIZE) / 2)
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def split_pdf(source: Path, segments: Sequence[Sequence[int]], folder: Path) -> list[Path]:
+    """One PDF per segment (0-based page numbers of ``source``), written in ``folder``.
+
+    Pages are copied as they are (no re-rendering): the scan's own images end up in the parts.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    parts: list[Path] = []
+    with pikepdf.open(source) as pdf:
+        for index, pages in enumerate(segments, start=1):
+            part = pikepdf.new()
+            for number in pages:
+                part.pages.append(pdf.pages[number])
+            path = folder / f"part-{index:03d}.pdf"
+            part.save(path)
+            part.close()
+            parts.append(path)
+    return parts
