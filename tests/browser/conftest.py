@@ -2,7 +2,7 @@
 
 One server and one browser per run; every test gets fresh browser contexts (own cookies). When a
 test fails, a screenshot, the HTML and the console of every open tab, and the end of the server's
-log are written to tests/browser/.artifacts/<test>/.
+log are written to tests/browser/.artifacts/<module>.<test>/.
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ def pytest_runtest_makereport(
 
 def save_artifacts(nodeid: str, browsing: Browsing, root: Path = ARTIFACTS) -> Path:
     """A screenshot and the HTML of every open tab, the console, and the server log's end."""
-    folder = root / re.sub(r"[^\w.-]+", "_", nodeid.split("::", 1)[-1])
+    path, _, name = nodeid.partition("::")
+    folder = root / re.sub(r"[^\w.-]+", "_", f"{Path(path).stem}.{name}")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for number, tab in enumerate(browsing.pages(), start=1):

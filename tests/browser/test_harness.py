@@ -33,7 +33,7 @@ def test_a_failure_leaves_a_screenshot_the_page_and_the_server_log(
 
     folder = save_artifacts("tests/browser/test_x.py::test_y[a b]", browsing, root=tmp_path)
 
-    assert folder == tmp_path / "test_y_a_b_"
+    assert folder == tmp_path / "test_x.test_y_a_b_"
     assert (folder / "tab1.png").read_bytes().startswith(PNG_MAGIC)
     html = (folder / "tab1.html").read_text(encoding="utf-8")
     assert "/search/" in html.splitlines()[0]
