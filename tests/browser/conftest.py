@@ -12,7 +12,7 @@ import re
 import shutil
 from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
         Browser,
         BrowserContext,
         ConsoleMessage,
-        Error,
         Page,
         ViewportSize,
+        WebError,
     )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -127,8 +127,8 @@ class Browsing:
         if message.type == "error" and "Content Security Policy" in message.text:
             self.problems.append(message.text)
 
-    def _on_error(self, error: Any) -> None:
-        failure: Error = error.error
+    def _on_error(self, error: WebError) -> None:
+        failure = error.error
         self.console.append(f"uncaught: {failure.message}")
         self.problems.append(f"uncaught JavaScript error: {failure.message}")
 

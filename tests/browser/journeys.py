@@ -158,27 +158,33 @@ def _css_string(value: str) -> str:
 
 
 def print_receipt(page: Page) -> bytes:
-    """Open the acknowledgement receipt from the mail page just registered; its PDF bytes.
+    """Open the acknowledgement receipt of the mail just registered, to print it; its PDF bytes.
 
-    The receipt button has the focus after registration: Enter opens it in a new tab.
+    After registration the receipt button has the focus: Enter opens the PDF in a new tab.
     """
     link = page.locator("a[href$='/receipt.pdf']")
     expect(link).to_be_focused()
     href = link.get_attribute("href")
     assert href
-    with page.context.expect_event(
-        "response", lambda response: urlsplit(response.url).path == href
-    ) as opened:
+    with (
+        page.context.expect_page() as opened,
+        page.context.expect_event(
+            "response", lambda response: urlsplit(response.url).path == href
+        ) as answered,
+    ):
         page.keyboard.press("Enter")
-    response = opened.value
-    assert response.status == 200, f"receipt answered {response.status}"
+    tab = opened.value
+    assert urlsplit(tab.url).path == href
+    response = answered.value
+    assert response.status == 200, f"the receipt answered {response.status}"
     assert response.headers["content-type"] == "application/pdf"
-    # Headless Chromium hands a PDF tab to its downloader, which keeps no body for Playwright:
-    # fetch the same URL with the tab's cookies.
-    again = page.request.get(href)
-    assert again.ok
-    body = again.body()
+    # The tab shows the PDF in Chromium's viewer, whose page is all Playwright sees of it:
+    # fetch the same URL with the tab's cookies for the bytes that were printed.
+    printed = tab.request.get(href)
+    assert printed.ok
+    body = printed.body()
     assert body.startswith(b"%PDF-")
+    tab.close()
     return body
 
 
@@ -218,6 +224,21 @@ def search(page: Page, words: str) -> list[str]:
     results = page.locator("section[aria-live]")
     expect(results).to_be_visible()
     return [text.strip() for text in results.locator("article a[href^='/mail/']").all_inner_texts()]
+
+
+def look_up_chrono(page: Page, chrono: str) -> Locator:
+    """Type a chrono in the search page's "go to mail number" box; the links it offers."""
+    page.goto("/search/")
+    page.locator("#chrono").focus()
+    with page.expect_response(
+        lambda response: (
+            urlsplit(response.url).path == "/search/chrono"
+            and f"chrono={quote_plus(chrono)}" in urlsplit(response.url).query
+        )
+    ):
+        page.keyboard.type(chrono)
+    expect(page.locator("#chrono-hits > *").first).to_be_visible()
+    return page.locator("#chrono-hits a")
 
 
 def wait_until_searchable(page: Page, words: str, mail: RegisteredMail) -> None:

@@ -40,3 +40,16 @@ def test_a_failure_leaves_a_screenshot_the_page_and_the_server_log(
     assert 'id="q"' in html
     assert "ged listening on" in (folder / "server.log").read_text(encoding="utf-8")
     assert (folder / "console.txt").exists()
+
+
+@pytest.mark.browser
+def test_a_style_the_content_security_policy_refuses_is_a_problem(
+    browsing: Browsing, page: Page
+) -> None:
+    login_as(page, "secretaire")
+    assert browsing.problems == []
+
+    with page.expect_console_message(lambda message: "Content Security Policy" in message.text):
+        page.evaluate("document.head.insertAdjacentHTML('beforeend', '<style>p{}</style>')")
+
+    assert len(browsing.problems) == 1

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import VIEWPORT, Browsing
 from tests.browser.journeys import (
     login_as,
+    look_up_chrono,
     pdf_text,
     print_receipt,
     register_mail,
@@ -90,10 +91,11 @@ def test_a_search_finds_a_mail_by_a_word_of_its_scan_for_those_who_may_see_it(
     addressed = browsing.new_page()
     login_as(addressed, "agent.sau")
     assert mail.chrono in search(addressed, word)
+    expect(look_up_chrono(addressed, mail.chrono).filter(has_text=mail.chrono)).to_have_count(1)
     other = browsing.new_page()
     login_as(other, "agent.spu")
     assert search(other, word) == []
-    assert search(other, mail.chrono) == []
+    expect(look_up_chrono(other, mail.chrono)).to_have_count(0)
     opened = other.goto(mail.path)
     assert opened is not None
     assert opened.status == 404
