@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Response, expect
 
 from tests.browser.server import PEOPLE, Person
 
@@ -81,50 +81,48 @@ def register_mail(
     reference: str = "",
     files: tuple[Path, ...] = (),
     known: bool = False,
+    direction: str = "incoming",
 ) -> RegisteredMail:
-    """Register an incoming mail from the registration form, from the keyboard.
+    """Register a mail from the registration form, from the keyboard.
 
-    ``units`` are unit codes, ``mail_type`` a mail type's name; the first file is the main one.
-    A ``known`` correspondent is picked from the suggestions; otherwise the form must announce a
-    new one. Starts from the form if the page shows it already; ends on the new mail's page.
+    ``units`` are unit codes, ``mail_type`` a mail type's name, ``direction`` incoming, outgoing
+    or internal; the first file is the main one. A ``known`` correspondent is picked from the
+    suggestions; otherwise the form must announce a new one. Starts from the form if the page
+    shows it already; ends on the new mail's page.
     """
     if urlsplit(page.url).path != "/mail/new":
         page.goto("/mail/new")
     form = page.locator("#mail-form")
-    expect(form.locator("#direction")).to_have_value("incoming")
     # The form opens on the subject: a registrar types straight away.
     expect(form.locator("#subject")).to_be_focused()
     page.keyboard.type(subject)
     page.keyboard.press("Tab")
     expect(form.locator("#correspondent")).to_be_focused()
-    page.keyboard.type(correspondent)
-    suggestions = form.locator("#correspondent-suggestions")
-    if known:
-        # Down arrow into the suggestions, down again until the name, Enter to take it.
-        option = suggestions.locator(f"[data-correspondent-name={_css_string(correspondent)}]")
-        expect(option).to_be_visible()
-        for _ in range(suggestions.locator("[data-correspondent-id]").count()):
-            page.keyboard.press("ArrowDown")
-            if option.evaluate("e => e === document.activeElement"):
-                break
-        expect(option).to_be_focused()
-        page.keyboard.press("Enter")
-        expect(form.locator("#correspondent")).to_be_focused()
-        expect(form.locator("#correspondent_id")).not_to_have_value("")
-    else:
-        notice = suggestions.locator("[data-new-correspondent] bdi")
-        expect(notice).to_have_text(correspondent)
+    if correspondent:
+        # The suggestions for the whole name, not for a prefix a slow keystroke let through.
+        with page.expect_response(
+            lambda response: _asks(response, "/mail/correspondents", correspondent=correspondent)
+        ):
+            page.keyboard.type(correspondent)
+        _settle_correspondent(page, correspondent, known)
     if reference:
         form.locator("#sender_reference").focus()
         page.keyboard.type(reference)
     if mail_type:
-        option = form.locator("#mail_type_id option", has_text=mail_type).first
-        form.locator("#mail_type_id").select_option(option.get_attribute("value"))
+        kind = form.locator(
+            "#mail_type_id option", has_text=re.compile(rf"^{re.escape(mail_type)} · ")
+        )
+        value = kind.get_attribute("value")
+        assert value, f"no mail type {mail_type!r} in the form"
+        form.locator("#mail_type_id").select_option(value)
     for code in units:
         box = _unit_checkbox(page, code)
         box.focus()
         page.keyboard.press("Space")
         expect(box).to_be_checked()
+    if direction != "incoming":
+        form.locator("#direction").select_option(direction)
+    expect(form.locator("#direction")).to_have_value(direction)
     if files:
         form.locator("#files").set_input_files(files[0])
         if files[1:]:
@@ -141,13 +139,41 @@ def register_mail(
     return RegisteredMail(int(mail_id.group(1)), match.group(0), path)
 
 
+def _settle_correspondent(page: Page, name: str, known: bool) -> None:
+    """Wait for the suggestions about ``name``; take the known one from the keyboard."""
+    suggestions = page.locator("#correspondent-suggestions")
+    if not known:
+        expect(suggestions.locator("[data-new-correspondent] bdi")).to_have_text(name)
+        return
+    option = suggestions.locator(f"[data-correspondent-name={_css_string(name)}]")
+    expect(option).to_be_visible()
+    # Down arrow into the suggestions, down again until the name, Enter to take it.
+    for _ in range(suggestions.locator("[data-correspondent-id]").count()):
+        page.keyboard.press("ArrowDown")
+        if option.evaluate("e => e === document.activeElement"):
+            break
+    expect(option).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#correspondent")).to_be_focused()
+    expect(page.locator("#correspondent_id")).not_to_have_value("")
+
+
 def _unit_checkbox(page: Page, code: str) -> Locator:
     """The addressed-unit checkbox whose label starts with the unit's code."""
-    label = page.locator("#mail-form label.form-check-label", has_text=re.compile(rf"^{code} · "))
+    label = page.locator(
+        "#mail-form label.form-check-label", has_text=re.compile(rf"^{re.escape(code)} · ")
+    )
     expect(label).to_have_count(1)
     target = label.get_attribute("for")
     assert target, f"label of unit {code} names no checkbox"
     return page.locator(f"#{target}")
+
+
+def _asks(response: Response, path: str, **query: str) -> bool:
+    """Whether ``response`` answers a request for ``path`` with these query values."""
+    url = urlsplit(response.url)
+    asked = parse_qs(url.query)
+    return url.path == path and all(asked.get(k) == [v] for k, v in query.items())
 
 
 def _css_string(value: str) -> str:
@@ -230,12 +256,7 @@ def look_up_chrono(page: Page, chrono: str) -> Locator:
     """Type a chrono in the search page's "go to mail number" box; the links it offers."""
     page.goto("/search/")
     page.locator("#chrono").focus()
-    with page.expect_response(
-        lambda response: (
-            urlsplit(response.url).path == "/search/chrono"
-            and f"chrono={quote_plus(chrono)}" in urlsplit(response.url).query
-        )
-    ):
+    with page.expect_response(lambda response: _asks(response, "/search/chrono", chrono=chrono)):
         page.keyboard.type(chrono)
     expect(page.locator("#chrono-hits > *").first).to_be_visible()
     return page.locator("#chrono-hits a")
