@@ -7,6 +7,7 @@ work (OCR, indexing), bounded in time.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import time
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 
 from playwright.sync_api import Locator, Page, Response, expect
 
+from tests.browser.conftest import Browsing
 from tests.browser.server import PEOPLE, Person
 
 CHRONO_RE = re.compile(r"\b[ADI]-\d{4}-\d+\b")
@@ -82,11 +84,13 @@ def register_mail(
     files: tuple[Path, ...] = (),
     known: bool = False,
     direction: str = "incoming",
+    received_on: dt.date | None = None,
 ) -> RegisteredMail:
     """Register a mail from the registration form, from the keyboard.
 
     ``units`` are unit codes, ``mail_type`` a mail type's name, ``direction`` incoming, outgoing
-    or internal; the first file is the main one. A ``known`` correspondent is picked from the
+    or internal; ``received_on`` replaces today's date (a mail received earlier is due earlier);
+    the first file is the main one. A ``known`` correspondent is picked from the
     suggestions; otherwise the form must announce a new one. Starts from the form if the page
     shows it already; ends on the new mail's page.
     """
@@ -105,6 +109,8 @@ def register_mail(
         ):
             page.keyboard.type(correspondent)
         _settle_correspondent(page, correspondent, known)
+    if received_on is not None:
+        form.locator("#mail_date").fill(received_on.isoformat())
     if reference:
         form.locator("#sender_reference").focus()
         page.keyboard.type(reference)
@@ -250,6 +256,13 @@ def search(page: Page, words: str) -> list[str]:
     results = page.locator("section[aria-live]")
     expect(results).to_be_visible()
     return [text.strip() for text in results.locator("article a[href^='/mail/']").all_inner_texts()]
+
+
+def open_as(browsing: Browsing, username: str) -> Page:
+    """Another person at their own browser, logged in."""
+    page = browsing.new_page()
+    login_as(page, username)
+    return page
 
 
 def look_up_chrono(page: Page, chrono: str) -> Locator:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from tests.browser.conftest import VIEWPORT, Browsing
 from tests.browser.journeys import (
     login_as,
     look_up_chrono,
+    open_as,
     pdf_text,
     print_receipt,
     register_mail,
@@ -53,18 +55,24 @@ def test_a_secretary_registers_a_scanned_letter_and_prints_its_receipt(
     assert "Demande d'avis sur un projet de construction" in printed
     assert "CT/2026/118" in printed
 
-    # The same commune writes again: its name is suggested and taken from the keyboard.
+    expect(page.locator("[data-overdue]")).to_have_count(0)
+
+    # Next, a letter from the same commune, received a month ago and found late: its name is
+    # suggested and taken from the keyboard, and the mail is late from the start.
     page.locator("main a[href$='/mail/new']").click()
     page.wait_for_url("**/mail/new")
-    again = register_mail(
+    late = register_mail(
         page,
         subject="Relance : demande d'avis",
         correspondent="Commune de Témara",
         units=("SAU",),
+        mail_type="Demande",
         known=True,
+        received_on=dt.date.today() - dt.timedelta(days=30),
     )
-    assert again.chrono != mail.chrono
+    assert late.chrono != mail.chrono
     expect(page.locator("#documents")).not_to_contain_text("lettre-commune.png")
+    expect(page.locator("[data-overdue]").first).to_be_visible()
     assert browsing.problems == []
 
 
@@ -88,12 +96,10 @@ def test_a_search_finds_a_mail_by_a_word_of_its_scan_for_those_who_may_see_it(
     wait_until_searchable(page, word, mail)
 
     # The addressed service's agent finds it too; an agent of another division does not.
-    addressed = browsing.new_page()
-    login_as(addressed, "agent.sau")
+    addressed = open_as(browsing, "agent.sau")
     assert mail.chrono in search(addressed, word)
     expect(look_up_chrono(addressed, mail.chrono).filter(has_text=mail.chrono)).to_have_count(1)
-    other = browsing.new_page()
-    login_as(other, "agent.spu")
+    other = open_as(browsing, "agent.spu")
     assert search(other, word) == []
     expect(look_up_chrono(other, mail.chrono)).to_have_count(0)
     opened = other.goto(mail.path)
