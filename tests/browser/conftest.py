@@ -69,8 +69,11 @@ except ImportError:
     if not in_ci():
         collect_ignore_glob = ["test_*.py"]
 
-        def pytest_report_header() -> str:
-            return "browser tests not collected: Playwright is missing (pip install -e '.[dev]')"
+        def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+            terminalreporter.write_line(
+                "browser tests not collected: Playwright is missing (pip install -e '.[dev]')",
+                yellow=True,
+            )
 
 
 @pytest.fixture(scope="session")
