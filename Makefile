@@ -16,7 +16,7 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := help
 
-.PHONY: help setup venv run lint format test test-unit test-integration test-e2e \
+.PHONY: help setup venv run lint format test test-unit test-integration test-e2e test-browser \
 	bench clean distclean
 
 help:
@@ -25,7 +25,7 @@ help:
 	@echo "make lint              ruff check, ruff format --check, mypy, lint-imports"
 	@echo "make format            ruff format and ruff check --fix"
 	@echo "make test              setup, lint, then the whole test suite"
-	@echo "make test-unit | test-integration | test-e2e"
+	@echo "make test-unit | test-integration | test-e2e | test-browser"
 	@echo "make bench             every bench/*/run.py;  make bench-NAME: bench/NAME/run.py"
 	@echo "make clean             remove caches;  make distclean: also .venv and node_modules"
 
@@ -67,6 +67,9 @@ test-integration: setup
 
 test-e2e: setup
 	$(BIN)/pytest tests/e2e
+
+test-browser: setup
+	$(BIN)/pytest tests/browser
 
 bench: setup
 	@for b in bench/*/run.py; do \

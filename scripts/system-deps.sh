@@ -2,12 +2,14 @@
 # Makes sure the system programs used for OCR are present:
 #   tesseract with the French and Arabic language data, and pdftoppm (poppler);
 #   for the OCR tests and benchmark, which draw Arabic letters with Pillow: a font with Arabic
-#   glyphs (DejaVu) and FriBiDi, which Pillow's bundled libraqm loads at run time.
+#   glyphs (DejaVu) and FriBiDi, which Pillow's bundled libraqm loads at run time;
+#   for the browser tests (tests/browser): Chromium, driven headless by Playwright.
 # Installs the Debian packages when something is missing; prints nothing
 # when everything is already there.
 set -euo pipefail
 
-PACKAGES=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-ara poppler-utils fonts-dejavu-core libfribidi0)
+PACKAGES=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-ara poppler-utils fonts-dejavu-core libfribidi0
+    chromium)
 
 missing=()
 
@@ -32,6 +34,10 @@ check() {
     fi
     if ! ldconfig -p 2>/dev/null | grep 'libfribidi\.so\.0' >/dev/null; then
         missing+=("libfribidi")
+    fi
+    # Playwright launches this very file (executable_path): it never downloads a browser.
+    if [ ! -x /usr/bin/chromium ]; then
+        missing+=("chromium")
     fi
 }
 

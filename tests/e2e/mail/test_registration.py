@@ -249,6 +249,24 @@ def test_typed_correspondent_is_created_once_then_suggested(
     )
 
 
+@pytest.mark.parametrize("path", ["/mail/new", "/mail/{mail_id}/edit"])
+def test_the_correspondent_field_asks_for_suggestions_as_one_types(
+    office: Office, auth: AuthActions, build: Builders, container: Container, path: str
+) -> None:
+    mail_id = register(container, build, office.registrar, unit_ids=(office.urba,)).id
+    auth.login("registrar")
+
+    page = auth.client.get(path.format(mail_id=mail_id)).get_data(as_text=True)
+
+    field = re.search(r'<input[^>]*\bid="correspondent"[^>]*>', page)
+    assert field, "no correspondent field"
+    # htmx reads hx-* or data-hx-* attributes only: an hx_get attribute is never sent.
+    assert 'data-hx-get="/mail/correspondents"' in field.group(0)
+    assert 'data-hx-target="#correspondent-suggestions"' in field.group(0)
+    assert 'data-hx-trigger="input changed delay:250ms"' in field.group(0)
+    assert "hx_" not in field.group(0)
+
+
 def test_suggestions_show_similar_names_as_possible_duplicates(
     office: Office, auth: AuthActions, build: Builders, container: Container
 ) -> None:

@@ -1,0 +1,280 @@
+"""Steps a person takes in ged, written once and shared by the journeys.
+
+Selectors are ids, names, URLs and ``data-`` attributes, never French wording: the same steps
+drive the Arabic interface. Waits are on elements and URLs; the only polls are for background
+work (OCR, indexing), bounded in time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, quote_plus, urlsplit
+
+from playwright.sync_api import Locator, Page, Response, expect
+
+from tests.browser.conftest import Browsing
+from tests.browser.server import PEOPLE, Person
+
+CHRONO_RE = re.compile(r"\b[ADI]-\d{4}-\d+\b")
+MAIL_URL_RE = re.compile(r"/mail/(\d+)$")
+# OCR and indexing share two cores with the rest of the suite: generous, but bounded.
+BACKGROUND_TIMEOUT_S = 180.0
+POLL_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class RegisteredMail:
+    id: int
+    chrono: str
+    path: str
+
+
+def poll(check: Callable[[], bool], what: str, timeout: float = BACKGROUND_TIMEOUT_S) -> None:
+    """Call ``check`` until it is true; fail after ``timeout`` seconds naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
+        time.sleep(POLL_INTERVAL_S)
+
+
+# --- logging in -------------------------------------------------------------------------------
+
+
+def person(username: str) -> Person:
+    return PEOPLE[username]
+
+
+def login_as(page: Page, username: str) -> Person:
+    """Log in through the login form; returns who is logged in."""
+    who = person(username)
+    page.goto("/login")
+    page.locator("#username").fill(who.username)
+    page.locator("#password").fill(who.password)
+    page.locator("#password").press("Enter")
+    expect(page.locator("form[action$='/logout']")).to_be_attached()
+    # Stylesheets included: layout checks measure the page as the person sees it.
+    page.wait_for_load_state("load")
+    expect(page.locator("html")).to_have_attribute("lang", who.locale)
+    return who
+
+
+def logout(page: Page) -> None:
+    page.locator("form[action$='/logout'] [type=submit]").click()
+    expect(page.locator("#username")).to_be_visible()
+
+
+# --- registering mail ---------------------------------------------------------------------------
+
+
+def register_mail(
+    page: Page,
+    *,
+    subject: str,
+    correspondent: str,
+    units: tuple[str, ...],
+    mail_type: str = "",
+    reference: str = "",
+    files: tuple[Path, ...] = (),
+    known: bool = False,
+    direction: str = "incoming",
+    received_on: dt.date | None = None,
+) -> RegisteredMail:
+    """Register a mail from the registration form, from the keyboard.
+
+    ``units`` are unit codes, ``mail_type`` a mail type's name, ``direction`` incoming, outgoing
+    or internal; ``received_on`` replaces today's date (a mail received earlier is due earlier);
+    the first file is the main one. A ``known`` correspondent is picked from the
+    suggestions; otherwise the form must announce a new one. Starts from the form if the page
+    shows it already; ends on the new mail's page.
+    """
+    if urlsplit(page.url).path != "/mail/new":
+        page.goto("/mail/new")
+    form = page.locator("#mail-form")
+    # The form opens on the subject: a registrar types straight away.
+    expect(form.locator("#subject")).to_be_focused()
+    page.keyboard.type(subject)
+    page.keyboard.press("Tab")
+    expect(form.locator("#correspondent")).to_be_focused()
+    if correspondent:
+        # The suggestions for the whole name, not for a prefix a slow keystroke let through.
+        with page.expect_response(
+            lambda response: _asks(response, "/mail/correspondents", correspondent=correspondent)
+        ):
+            page.keyboard.type(correspondent)
+        _settle_correspondent(page, correspondent, known)
+    if received_on is not None:
+        form.locator("#mail_date").fill(received_on.isoformat())
+    if reference:
+        form.locator("#sender_reference").focus()
+        page.keyboard.type(reference)
+    if mail_type:
+        kind = form.locator(
+            "#mail_type_id option", has_text=re.compile(rf"^{re.escape(mail_type)} · ")
+        )
+        value = kind.get_attribute("value")
+        assert value, f"no mail type {mail_type!r} in the form"
+        form.locator("#mail_type_id").select_option(value)
+    for code in units:
+        box = _unit_checkbox(page, code)
+        box.focus()
+        page.keyboard.press("Space")
+        expect(box).to_be_checked()
+    if direction != "incoming":
+        form.locator("#direction").select_option(direction)
+    expect(form.locator("#direction")).to_have_value(direction)
+    if files:
+        form.locator("#files").set_input_files(files[0])
+        if files[1:]:
+            form.locator("#files-more").set_input_files(list(files[1:]))
+    # Enter in a text field sends the form, as the registrar's hands never leave the keyboard.
+    form.locator("#subject").press("Enter")
+    page.wait_for_url(MAIL_URL_RE)
+    heading = page.locator("h1").inner_text()
+    match = CHRONO_RE.search(heading)
+    assert match, f"no chrono in the mail page's heading: {heading!r}"
+    path = urlsplit(page.url).path
+    mail_id = MAIL_URL_RE.search(path)
+    assert mail_id is not None
+    return RegisteredMail(int(mail_id.group(1)), match.group(0), path)
+
+
+def _settle_correspondent(page: Page, name: str, known: bool) -> None:
+    """Wait for the suggestions about ``name``; take the known one from the keyboard."""
+    suggestions = page.locator("#correspondent-suggestions")
+    if not known:
+        expect(suggestions.locator("[data-new-correspondent] bdi")).to_have_text(name)
+        return
+    option = suggestions.locator(f"[data-correspondent-name={_css_string(name)}]")
+    expect(option).to_be_visible()
+    # Down arrow into the suggestions, down again until the name, Enter to take it.
+    for _ in range(suggestions.locator("[data-correspondent-id]").count()):
+        page.keyboard.press("ArrowDown")
+        if option.evaluate("e => e === document.activeElement"):
+            break
+    expect(option).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#correspondent")).to_be_focused()
+    expect(page.locator("#correspondent_id")).not_to_have_value("")
+
+
+def _unit_checkbox(page: Page, code: str) -> Locator:
+    """The addressed-unit checkbox whose label starts with the unit's code."""
+    label = page.locator(
+        "#mail-form label.form-check-label", has_text=re.compile(rf"^{re.escape(code)} · ")
+    )
+    expect(label).to_have_count(1)
+    target = label.get_attribute("for")
+    assert target, f"label of unit {code} names no checkbox"
+    return page.locator(f"#{target}")
+
+
+def _asks(response: Response, path: str, **query: str) -> bool:
+    """Whether ``response`` answers a request for ``path`` with these query values."""
+    url = urlsplit(response.url)
+    asked = parse_qs(url.query)
+    return url.path == path and all(asked.get(k) == [v] for k, v in query.items())
+
+
+def _css_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --- the receipt -------------------------------------------------------------------------------
+
+
+def print_receipt(page: Page) -> bytes:
+    """Open the acknowledgement receipt of the mail just registered, to print it; its PDF bytes.
+
+    After registration the receipt button has the focus: Enter opens the PDF in a new tab.
+    """
+    link = page.locator("a[href$='/receipt.pdf']")
+    expect(link).to_be_focused()
+    href = link.get_attribute("href")
+    assert href
+    with (
+        page.context.expect_page() as opened,
+        page.context.expect_event(
+            "response", lambda response: urlsplit(response.url).path == href
+        ) as answered,
+    ):
+        page.keyboard.press("Enter")
+    tab = opened.value
+    assert urlsplit(tab.url).path == href
+    response = answered.value
+    assert response.status == 200, f"the receipt answered {response.status}"
+    assert response.headers["content-type"] == "application/pdf"
+    # The tab shows the PDF in Chromium's viewer, whose page is all Playwright sees of it:
+    # fetch the same URL with the tab's cookies for the bytes that were printed.
+    printed = tab.request.get(href)
+    assert printed.ok
+    body = printed.body()
+    assert body.startswith(b"%PDF-")
+    tab.close()
+    return body
+
+
+def pdf_text(content: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "printed.pdf"
+    path.write_bytes(content)
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+# --- background work and search -----------------------------------------------------------------
+
+
+def wait_until_read(page: Page, mail: RegisteredMail) -> None:
+    """Reload the mail's page until every file's text has been extracted (OCR done)."""
+
+    def done() -> bool:
+        page.goto(mail.path)
+        failed = page.locator("[data-ocr=failed]")
+        if failed.count():
+            raise AssertionError(f"OCR failed: {failed.first.locator('..').inner_text()}")
+        states = page.locator("[data-ocr]")
+        return states.count() > 0 and states.count() == page.locator("[data-ocr=done]").count()
+
+    poll(done, f"the text of {mail.chrono}'s files")
+
+
+def search(page: Page, words: str) -> list[str]:
+    """Search from the search page's box; the chronos of the mails found (first page)."""
+    page.goto("/search/")
+    box = page.locator("#q")
+    expect(box).to_be_focused()
+    page.keyboard.type(words)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/search/\?.*q=" + re.escape(quote_plus(words))))
+    results = page.locator("section[aria-live]")
+    expect(results).to_be_visible()
+    return [text.strip() for text in results.locator("article a[href^='/mail/']").all_inner_texts()]
+
+
+def open_as(browsing: Browsing, username: str) -> Page:
+    """Another person at their own browser, logged in."""
+    page = browsing.new_page()
+    login_as(page, username)
+    return page
+
+
+def look_up_chrono(page: Page, chrono: str) -> Locator:
+    """Type a chrono in the search page's "go to mail number" box; the links it offers."""
+    page.goto("/search/")
+    page.locator("#chrono").focus()
+    with page.expect_response(lambda response: _asks(response, "/search/chrono", chrono=chrono)):
+        page.keyboard.type(chrono)
+    expect(page.locator("#chrono-hits > *").first).to_be_visible()
+    return page.locator("#chrono-hits a")
+
+
+def wait_until_searchable(page: Page, words: str, mail: RegisteredMail) -> None:
+    """Search until ``mail`` is found by ``words`` (OCR then indexing run in the background)."""
+    poll(lambda: mail.chrono in search(page, words), f"{words!r} to find {mail.chrono}")
