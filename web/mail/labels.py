@@ -22,6 +22,17 @@ ACTION_LABELS: Mapping[str, str] = {
     AuditAction.DOCUMENT_HOLD_SET: "Gel juridique posé",
     AuditAction.DOCUMENT_HOLD_RELEASED: "Gel juridique levé",
     AuditAction.VERSION_ADDED: "Nouvelle version d'un fichier",
+    AuditAction.OCR_RETRIED: "Lecture du fichier relancée",
+    AuditAction.MAIL_SCAN_ATTACHED: "Scan joint (feuille de couverture)",
+    AuditAction.DRAFT_QUALIFIED: "Scan qualifié en courrier",
+    AuditAction.CIRCUIT_DEPLOYED: "Circuit déployé",
+    AuditAction.CIRCUIT_STARTED: "Circuit démarré",
+    AuditAction.CIRCUIT_TIMER_FIRED: "Échéance du circuit atteinte",
+    AuditAction.TASK_CLAIMED: "Tâche prise en charge",
+    AuditAction.TASK_RELEASED: "Tâche remise dans le panier de l'entité",
+    AuditAction.TASK_COMPLETED: "Tâche traitée",
+    AuditAction.TASK_REASSIGNED: "Tâche réattribuée",
+    AuditAction.TASK_ESCALATED: "Tâche en retard signalée au responsable",
 }
 
 # The mail fields a correction names in the history (keys of the MAIL_UPDATED details).
