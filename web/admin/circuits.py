@@ -76,7 +76,13 @@ class DeployForm(Form):
 
 class HolidayForm(Form):
     day = DateField("Date", validators=[DataRequired("Indiquez une date valide.")])
-    name = StringField("Nom", validators=[DataRequired(), Length(max=100)])
+    name = StringField(
+        "Nom",
+        validators=[
+            DataRequired("Nom du jour férié obligatoire."),
+            Length(max=100, message="100 caractères au plus."),
+        ],
+    )
 
 
 @dataclass(frozen=True)
