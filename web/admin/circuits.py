@@ -26,6 +26,8 @@ from ged.domain.errors import GedError, NotFound, ValidationError
 from ged.domain.model import Role
 from ged.services.admin import require_admin
 from ged.services.circuits import (
+    FIRST_YEAR,
+    LAST_YEAR,
     Binding,
     BindingKind,
     CircuitPreview,
@@ -319,6 +321,10 @@ def _render_holidays(form: HolidayForm, year: int, status: int = 200) -> Respons
         form=form,
         fr_day=fr_day,
         weekend=[WEEKDAYS[d] for d in calendar.weekend],
+        # The years that have holidays, and the one on either side of this one.
+        nav_years=sorted(
+            y for y in {*calendar.years, year - 1, year + 1} if FIRST_YEAR <= y <= LAST_YEAR
+        ),
     ), status
 
 
