@@ -387,3 +387,26 @@ def test_circuit_and_lane_names_are_escaped(office: Office, login: Login) -> Non
         assert "<script>alert" not in html
         assert "<img src=x" not in html
     assert "&lt;script&gt;alert(" in listing
+
+
+def test_the_active_file_with_the_same_bindings_changes_nothing(
+    office: Office, login: Login, container: Container
+) -> None:
+    admin = login("admin")
+    preview = upload(admin, bundled_definition("document_approval"))
+    html = preview.get_data(as_text=True)
+    chosen = {
+        f"binding-{i}": value
+        for i, value in enumerate(re.findall(r'<option value="([^"]*)" selected>', html))
+    }
+    before = snapshot(container)
+
+    again = confirm(admin, preview, **chosen)
+
+    assert "Ce fichier est déjà celui de la version active" in text(preview)
+    assert again.status_code == 303
+    assert "la version 1 est déjà ce fichier avec ces affectations" in text(
+        admin.get("/admin/circuits")
+    )
+    assert snapshot(container) == before
+    assert definitions(container, "document_approval") == [(1, True)]
