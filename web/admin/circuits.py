@@ -194,7 +194,9 @@ def _lane_choices(preview: CircuitPreview, chosen: dict[int, str]) -> list[LaneC
         value = chosen.get(index, lane.suggested)
         known = {option.value for _, options in groups for option in options}
         if value and value not in known:
-            groups.insert(0, ("Affectation actuelle", (Option(value, value),)))
+            groups.insert(
+                0, ("Affectation actuelle", (Option(value, binding_label(value, unit_names)),))
+            )
         result.append(LaneChoice(index, lane, tuple(groups), value))
     return result
 

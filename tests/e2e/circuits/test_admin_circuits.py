@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 from ged.adapters.orm import CircuitDefinition, LaneBinding
 from ged.bootstrap import Container
 from ged.domain.model import AuditAction
+from ged.services.circuits import Binding, BindingKind
 from tests.e2e.conftest import events, form_token, redirects_to_login, snapshot, text
 from tests.integration.circuits.conftest import Office
 from tests.integration.circuits.test_deploy import late_review
@@ -410,3 +411,21 @@ def test_the_active_file_with_the_same_bindings_changes_nothing(
     )
     assert snapshot(container) == before
     assert definitions(container, "document_approval") == [(1, True)]
+
+
+def test_a_previous_binding_the_form_does_not_offer_is_kept_as_the_choice(
+    office: Office, login: Login, container: Container
+) -> None:
+    container.circuits.deploy(
+        office.admin, late_review(), {"reviewer": Binding(BindingKind.DATA_USER, "signer")}
+    )
+    admin = login("admin")
+
+    preview = upload(admin, late_review("Relecture v2"))
+    html = preview.get_data(as_text=True)
+
+    assert '<optgroup label="Affectation actuelle">' in html
+    assert '<option value="data_user:signer" selected>' in html
+    assert "La personne désignée par une variable : « signer »" in text(preview)
+    assert confirm(admin, preview, **{"binding-0": "data_user:signer"}).status_code == 303
+    assert definitions(container, "late_review") == [(1, False), (2, True)]
