@@ -46,7 +46,7 @@ from ged.adapters.orm import (
     Unit,
 )
 from ged.adapters.uow import UnitOfWork
-from ged.domain.calendar import SATURDAY, SUNDAY, WorkingCalendar
+from ged.domain.calendar import WorkingCalendar
 from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ged.domain.model import AuditAction, Role
 from ged.services.audit import Actor, record
@@ -244,7 +244,8 @@ class HolidayYear:
 # is a typing mistake (a two-digit year, an extra zero).
 FIRST_YEAR = 1950
 LAST_YEAR = 2100
-WEEKEND_DAYS = (SATURDAY, SUNDAY)
+# The weekend deadlines skip, as the working calendar defines it.
+WEEKEND_DAYS = tuple(sorted(WorkingCalendar().weekend))
 
 
 def require_admin(actor: Actor) -> None:
