@@ -27,7 +27,10 @@ for src in \
     node_modules/bootstrap/dist/css/bootstrap.min.css \
     node_modules/bootstrap/dist/css/bootstrap.rtl.min.css \
     node_modules/bootstrap/dist/js/bootstrap.bundle.min.js \
-    node_modules/htmx.org/dist/htmx.min.js; do
+    node_modules/htmx.org/dist/htmx.min.js \
+    node_modules/bpmn-js/dist/bpmn-viewer.production.min.js \
+    node_modules/bpmn-js/dist/assets/bpmn-js.css \
+    node_modules/bpmn-js/dist/assets/diagram-js.css; do
     if [ ! -f "$src" ]; then
         echo "assets.sh: missing $src after npm ci" >&2
         exit 1

@@ -91,6 +91,7 @@ class AuditAction(enum.StrEnum):
     TASK_ESCALATED = "task.escalated"
     HOLIDAY_ADDED = "holiday.added"
     HOLIDAY_REMOVED = "holiday.removed"
+    HOLIDAY_UPDATED = "holiday.updated"
     DRAFT_CREATED = "draft.created"
     DRAFT_QUALIFIED = "draft.qualified"
     DRAFT_DISCARDED = "draft.discarded"

@@ -32,16 +32,25 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ged.adapters.orm import CircuitDefinition, Holiday, LaneBinding, Unit
+from ged.adapters.orm import (
+    CircuitDefinition,
+    CircuitInstance,
+    Holiday,
+    LaneBinding,
+    Mail,
+    MailType,
+    Unit,
+)
 from ged.adapters.uow import UnitOfWork
 from ged.domain.calendar import WorkingCalendar
 from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ged.domain.model import AuditAction, Role
 from ged.services.audit import Actor, record
+from ged.services.permissions import visible_mail
 from workflows.engine import BUNDLED_CIRCUITS, CircuitEngine, bundled_definition
 from workflows.errors import CircuitError
 from workflows.model import Circuit
@@ -169,9 +178,74 @@ class CircuitSummary:
 
 
 @dataclass(frozen=True)
+class MailTypeUse:
+    code: str
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class CircuitOverview:
+    """One circuit as the administration page lists it: its versions and who uses it."""
+
+    process_id: str
+    name: str  # the newest version's
+    versions: tuple[CircuitSummary, ...]  # newest first
+    running: Mapping[int, int]  # definition id → instances still running on that version
+    mail_types: tuple[MailTypeUse, ...]  # the mail types whose registration starts it
+
+    @property
+    def active(self) -> CircuitSummary | None:
+        return next((v for v in self.versions if v.active), None)
+
+
+@dataclass(frozen=True)
+class LaneView:
+    """A lane of a circuit about to be deployed, and the binding the form starts from."""
+
+    name: str
+    tasks: tuple[str, ...]  # names of the user tasks drawn in it
+    # Variables a `data_unit` / `data_user` binding may name here: the lane's own name when it is
+    # one (the bundled circuits' convention) and the items of its multi-instance tasks.
+    variables: tuple[str, ...]
+    suggested: str  # "kind[:value]": the newest version's binding, else the convention, else ''
+
+
+@dataclass(frozen=True)
+class CircuitPreview:
+    process_id: str
+    name: str
+    sha256: str
+    size: int
+    lanes: tuple[LaneView, ...]
+    latest_version: int | None  # the newest stored version of this process, if any
+    same_file: bool  # the active version is this very file
+
+
+@dataclass(frozen=True)
 class HolidayView:
     day: dt.date
     name: str
+
+    @property
+    def on_weekend(self) -> bool:
+        return self.day.weekday() in WorkingCalendar().weekend
+
+
+@dataclass(frozen=True)
+class HolidayYear:
+    year: int
+    holidays: tuple[HolidayView, ...]
+    years: tuple[int, ...]  # the years that have holidays, and this one
+    weekend: tuple[int, ...]  # weekday numbers (Monday 0) that are never working days
+
+
+# Far enough back for imported registers, far enough ahead for announced holidays: a date outside
+# is a typing mistake (a two-digit year, an extra zero).
+FIRST_YEAR = 1950
+LAST_YEAR = 2100
+# The weekend deadlines skip, as the working calendar defines it.
+WEEKEND_DAYS = tuple(sorted(WorkingCalendar().weekend))
 
 
 def require_admin(actor: Actor) -> None:
@@ -179,6 +253,12 @@ def require_admin(actor: Actor) -> None:
         raise PermissionDenied(
             "Seul un administrateur déploie des circuits ou modifie le calendrier."
         )
+
+
+def require_reader(actor: Actor) -> None:
+    """Administrators and auditors read the circuits and the calendar's administration."""
+    if actor.user_id is not None and actor.role not in (Role.ADMIN, Role.AUDITOR):
+        raise PermissionDenied("Réservé aux administrateurs et aux auditeurs.")
 
 
 # -- French messages for refused circuits ----------------------------------------------------------
@@ -268,12 +348,22 @@ class Circuits:
     # Deploying
 
     def deploy(
-        self, actor: Actor, bpmn: bytes, bindings: Mapping[str, Binding] | None = None
+        self,
+        actor: Actor,
+        bpmn: bytes,
+        bindings: Mapping[str, Binding] | None = None,
+        keep_previous: bool = True,
     ) -> Deployment:
-        """Validate and store a new version; lanes not bound here keep the previous version's."""
+        """Validate and store a new version.
+
+        Lanes not bound here keep the previous version's binding, unless `keep_previous` is
+        false (a form that lists every lane: a lane left empty there is a lane bound to nothing).
+        """
         require_admin(actor)
         with self._writer() as uow:
-            deployment = self.deploy_in(uow.session, actor, bpmn, bindings or {})
+            deployment = self.deploy_in(
+                uow.session, actor, bpmn, bindings or {}, keep_previous=keep_previous
+            )
             try:
                 uow.commit()
             except IntegrityError:
@@ -289,6 +379,7 @@ class Circuits:
         bpmn: bytes,
         bindings: Mapping[str, Binding],
         audit: bool = True,
+        keep_previous: bool = True,
     ) -> Deployment:
         require_admin(actor)
         circuit = self.parse(bpmn)
@@ -306,7 +397,7 @@ class Circuits:
                 f"{', '.join(f'« {lane} »' for lane in unknown)} "
                 f"(couloirs : {', '.join(circuit.lanes)})."
             )
-        if previous is not None:
+        if previous is not None and keep_previous:
             for lane, stored in self._bindings(session, previous.id).items():
                 if lane in circuit.lanes and lane not in wanted:
                     wanted[lane] = self._as_binding(session, stored)
@@ -386,6 +477,50 @@ class Circuits:
             self.deploy_in(session, actor, bpmn, bindings, audit=audit)
             done.append(process_id)
         return done
+
+    def preview(self, actor: Actor, bpmn: bytes) -> CircuitPreview:
+        """What deploying this file would store: its lanes and the bindings to start from."""
+        require_admin(actor)
+        circuit = self.parse(bpmn)
+        with self._reader() as uow:
+            session = uow.session
+            latest = session.execute(
+                select(CircuitDefinition)
+                .where(CircuitDefinition.process_id == circuit.process_id)
+                .order_by(CircuitDefinition.version.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            previous = (
+                {
+                    lane: str(self._as_binding(session, stored))
+                    for lane, stored in self._bindings(session, latest.id).items()
+                }
+                if latest is not None
+                else {}
+            )
+        lanes = []
+        for lane in circuit.lanes:
+            tasks = [task for task in circuit.user_tasks if task.lane == lane]
+            variables = [lane] if _VARIABLE.fullmatch(lane) else []
+            variables += [t.instance_variable for t in tasks if t.instance_variable]
+            default = DEFAULT_BINDINGS.get(lane)
+            lanes.append(
+                LaneView(
+                    name=lane,
+                    tasks=tuple(task.name or task.bpmn_id for task in tasks),
+                    variables=tuple(dict.fromkeys(variables)),
+                    suggested=previous.get(lane) or (str(default) if default else ""),
+                )
+            )
+        return CircuitPreview(
+            process_id=circuit.process_id,
+            name=circuit.name,
+            sha256=circuit.sha256,
+            size=len(bpmn),
+            lanes=tuple(lanes),
+            latest_version=latest.version if latest is not None else None,
+            same_file=latest is not None and latest.active and latest.sha256 == circuit.sha256,
+        )
 
     def parse(self, bpmn: bytes) -> Circuit:
         if not isinstance(bpmn, bytes | bytearray):
@@ -477,36 +612,88 @@ class Circuits:
 
     def list(self, actor: Actor) -> tuple[CircuitSummary, ...]:
         """Every deployed version, newest first per circuit (administrators and auditors)."""
-        if actor.user_id is not None and actor.role not in (Role.ADMIN, Role.AUDITOR):
-            raise PermissionDenied("Réservé aux administrateurs et aux auditeurs.")
+        require_reader(actor)
+        with self._reader() as uow:
+            return self._summaries(uow.session)
+
+    def overview(self, actor: Actor) -> tuple[CircuitOverview, ...]:
+        """Every circuit with its versions, running instances per version and its mail types."""
+        require_reader(actor)
         with self._reader() as uow:
             session = uow.session
-            codes = {row.id: row.code for row in session.execute(select(Unit.id, Unit.code))}
-            bindings: dict[int, dict[str, str]] = {}
-            for row in session.execute(select(LaneBinding)).scalars():
-                value = codes.get(row.unit_id, "?") if row.unit_id is not None else row.value
-                bindings.setdefault(row.definition_id, {})[row.lane] = (
-                    f"{row.kind}:{value}" if value else row.kind
-                )
-            return tuple(
-                CircuitSummary(
-                    id=row.id,
-                    process_id=row.process_id,
-                    version=row.version,
-                    name=row.name,
-                    active=row.active,
-                    sha256=row.sha256,
-                    lanes=tuple(row.lanes),
-                    bindings=bindings.get(row.id, {}),
-                    deployed_at=row.deployed_at,
-                    deployed_by=row.deployed_by_name,
-                )
-                for row in session.execute(
-                    select(CircuitDefinition).order_by(
-                        CircuitDefinition.process_id, CircuitDefinition.version.desc()
-                    )
-                ).scalars()
+            summaries = self._summaries(session)
+            running = dict(
+                session.execute(
+                    select(CircuitInstance.definition_id, func.count())
+                    .where(CircuitInstance.status == "running")
+                    .group_by(CircuitInstance.definition_id)
+                ).all()
             )
+            uses: dict[str, list[MailTypeUse]] = {}
+            for mail_type in session.execute(
+                select(MailType).where(MailType.circuit != "").order_by(MailType.code)
+            ).scalars():
+                uses.setdefault(mail_type.circuit, []).append(
+                    MailTypeUse(mail_type.code, mail_type.name, mail_type.active)
+                )
+        by_process: dict[str, list[CircuitSummary]] = {}
+        for summary in summaries:
+            by_process.setdefault(summary.process_id, []).append(summary)
+        return tuple(
+            CircuitOverview(
+                process_id=process_id,
+                name=versions[0].name,
+                versions=tuple(versions),
+                running={v.id: running.get(v.id, 0) for v in versions},
+                mail_types=tuple(uses.get(process_id, ())),
+            )
+            for process_id, versions in by_process.items()
+        )
+
+    def instance_definition(self, actor: Actor, mail_id: int, instance_id: int) -> DeployedCircuit:
+        """The version an instance of a mail runs on, for whoever may see that mail."""
+        with self._reader() as uow:
+            session = uow.session
+            definition_id = session.execute(
+                select(CircuitInstance.definition_id)
+                .join(Mail, Mail.id == CircuitInstance.mail_id)
+                .where(
+                    CircuitInstance.id == instance_id,
+                    Mail.id == mail_id,
+                    visible_mail(session, actor),
+                )
+            ).scalar_one_or_none()
+            if definition_id is None:
+                raise NotFound("Circuit introuvable.")
+            return self.definition(session, definition_id)
+
+    def _summaries(self, session: Session) -> tuple[CircuitSummary, ...]:
+        codes = {row.id: row.code for row in session.execute(select(Unit.id, Unit.code))}
+        bindings: dict[int, dict[str, str]] = {}
+        for row in session.execute(select(LaneBinding)).scalars():
+            value = codes.get(row.unit_id, "?") if row.unit_id is not None else row.value
+            bindings.setdefault(row.definition_id, {})[row.lane] = (
+                f"{row.kind}:{value}" if value else row.kind
+            )
+        return tuple(
+            CircuitSummary(
+                id=row.id,
+                process_id=row.process_id,
+                version=row.version,
+                name=row.name,
+                active=row.active,
+                sha256=row.sha256,
+                lanes=tuple(row.lanes),
+                bindings=bindings.get(row.id, {}),
+                deployed_at=row.deployed_at,
+                deployed_by=row.deployed_by_name,
+            )
+            for row in session.execute(
+                select(CircuitDefinition).order_by(
+                    CircuitDefinition.process_id, CircuitDefinition.version.desc()
+                )
+            ).scalars()
+        )
 
 
 # -- The working calendar ------------------------------------------------------------------------
@@ -532,11 +719,39 @@ class Calendar:
                 )
             return tuple(HolidayView(h.day, h.name) for h in uow.session.execute(query).scalars())
 
+    def year(self, actor: Actor, year: int) -> HolidayYear:
+        """One year's holidays for the administration page, with the years that have some."""
+        require_reader(actor)
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise NotFound("Année hors du calendrier.")
+        with self.reader() as uow:
+            session = uow.session
+            days = session.execute(
+                select(Holiday)
+                .where(Holiday.day >= dt.date(year, 1, 1), Holiday.day <= dt.date(year, 12, 31))
+                .order_by(Holiday.day)
+            ).scalars()
+            holidays = tuple(HolidayView(h.day, h.name) for h in days)
+            first, last = session.execute(
+                select(func.min(Holiday.day), func.max(Holiday.day))
+            ).one()
+        years = {year}
+        if first is not None and last is not None:
+            years.update(range(first.year, last.year + 1))
+        return HolidayYear(year, holidays, tuple(sorted(years)), WEEKEND_DAYS)
+
+    def holiday(self, actor: Actor, day: dt.date) -> HolidayView:
+        require_reader(actor)
+        with self.reader() as uow:
+            found = uow.session.get(Holiday, day)
+            if found is None:
+                raise NotFound(f"Le {day:%d/%m/%Y} n'est pas un jour férié.")
+            return HolidayView(found.day, found.name)
+
     def add(self, actor: Actor, day: dt.date, name: str) -> None:
         require_admin(actor)
-        name = " ".join(name.split())
-        if not name or len(name) > 100:
-            raise ValidationError("Nom du jour férié obligatoire (100 caractères au plus).", "name")
+        name = _holiday_name(name)
+        _check_day(day)
         with self.writer() as uow:
             if uow.session.get(Holiday, day) is not None:
                 raise ValidationError(f"Le {day:%d/%m/%Y} est déjà un jour férié.", "day")
@@ -550,7 +765,37 @@ class Calendar:
                 day.isoformat(),
                 {"name": name},
             )
-            uow.commit()
+            _commit_holiday(uow, day)
+
+    def update(self, actor: Actor, day: dt.date, new_day: dt.date, name: str) -> bool:
+        """Move or rename a holiday (a religious holiday is announced a day off, say).
+
+        Returns whether anything changed; an unchanged form writes nothing.
+        """
+        require_admin(actor)
+        name = _holiday_name(name)
+        _check_day(new_day)
+        with self.writer() as uow:
+            session = uow.session
+            holiday = session.get(Holiday, day)
+            if holiday is None:
+                raise NotFound(f"Le {day:%d/%m/%Y} n'est pas un jour férié.")
+            changes: dict[str, list[str]] = {}
+            if new_day != day:
+                if session.get(Holiday, new_day) is not None:
+                    raise ValidationError(f"Le {new_day:%d/%m/%Y} est déjà un jour férié.", "day")
+                changes["day"] = [day.isoformat(), new_day.isoformat()]
+            if name != holiday.name:
+                changes["name"] = [holiday.name, name]
+            if not changes:
+                return False
+            # The day is the key: moving a holiday is one UPDATE of it, not a delete and an add.
+            session.execute(
+                update(Holiday).where(Holiday.day == day).values(day=new_day, name=name)
+            )
+            record(session, actor, AuditAction.HOLIDAY_UPDATED, "holiday", day.isoformat(), changes)
+            _commit_holiday(uow, new_day)
+            return True
 
     def remove(self, actor: Actor, day: dt.date) -> None:
         require_admin(actor)
@@ -570,6 +815,29 @@ class Calendar:
                 {"name": name},
             )
             uow.commit()
+
+
+def _holiday_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise ValidationError("Nom du jour férié obligatoire (100 caractères au plus).", "name")
+    return name
+
+
+def _check_day(day: dt.date) -> None:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValidationError(
+            f"Date hors du calendrier : choisissez une année entre {FIRST_YEAR} et {LAST_YEAR}.",
+            "day",
+        )
+
+
+def _commit_holiday(uow: UnitOfWork, day: dt.date) -> None:
+    try:
+        uow.commit()
+    except IntegrityError:
+        # Another administrator added the same day between our check and our commit.
+        raise ValidationError(f"Le {day:%d/%m/%Y} est déjà un jour férié.", "day") from None
 
 
 def working_calendar(session: Session) -> WorkingCalendar:

@@ -120,3 +120,7 @@ def user_form(user_id: int | None = None) -> ResponseReturnValue:
         return redirect(url_for("admin.users"), 303)
     status = 400 if form.errors else 200
     return render_template("admin/user_form.html", form=form, user=user), status
+
+
+# Registered on this blueprint by importing them; kept apart for length.
+from web.admin import circuits as _circuits  # noqa: E402, F401

@@ -32,6 +32,7 @@ from ged.domain.model import Channel, Direction, MailStatus, Priority
 from ged.services.audit import Actor
 from ged.services.mail import MailEdit, MailFilter, MailInput, MailView
 from ged.services.permissions import can_write_registry
+from ged.services.tasks import OUTCOME_LABELS
 from ged.services.uploads import Upload
 from web.extensions import container
 from web.forms import (
@@ -383,12 +384,27 @@ def _render_show(
         comment_form=comment_form or CommentForm(formdata=None),
         link_form=link_form or LinkForm(formdata=None),
         attach_form=attach_form or AttachForm(formdata=None),
+        circuits=container().tasks.progress(actor, mail_id),
+        outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
     ), status
 
 
 @bp.get("/<int:mail_id>")
 def show(mail_id: int) -> ResponseReturnValue:
     return _render_show(mail_id)
+
+
+@bp.get("/<int:mail_id>/circuits/<int:instance_id>.bpmn")
+def circuit_diagram(mail_id: int, instance_id: int) -> ResponseReturnValue:
+    """The BPMN file an instance of this mail runs on, for the diagram on the mail page."""
+    definition = container().circuits.instance_definition(current_actor(), mail_id, instance_id)
+    response = Response(definition.bpmn, mimetype="application/xml")
+    # Fetched by circuit.js; opened directly, it is a download, never a document of our origin.
+    response.headers["Content-Disposition"] = content_disposition(
+        "attachment", f"{definition.process_id}-v{definition.version}.bpmn"
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.post("/<int:mail_id>/comments")
