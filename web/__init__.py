@@ -76,7 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The API answers 401 with a problem document; only HTML pages redirect to the login form.
     login_manager.blueprint_login_views["api"] = None
 
-    from web import admin, api, auth, documents, mail, main, search
+    from web import admin, api, auth, documents, mail, main, search, tasks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
@@ -84,6 +84,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(mail.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(tasks.bp)
     api.init_app(app)
     _install_security(app)
     _install_error_handlers(app)
