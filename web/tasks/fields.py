@@ -21,6 +21,9 @@ from ged.domain.errors import ValidationError
 from ged.services.tasks import RESERVED_VARIABLES, OutcomeChoice, TaskDetail
 
 MAX_TEXT = 500
+# Circuit variables are posted as "var-<name>": a circuit may name a variable "version" or
+# "comment", which must not collide with the form's own fields.
+PREFIX = "var-"
 # How many ordered pickers a list of people gets beyond the ones already filled.
 SPARE_PICKERS = 2
 
@@ -65,6 +68,10 @@ class FormField:
     values: tuple[str, ...]  # list kinds, in order
     outcomes: tuple[str, ...]  # names of the outcomes that require it
     choices: tuple[Choice, ...] = ()
+
+    @property
+    def input_name(self) -> str:
+        return PREFIX + self.name
 
     @property
     def pickers(self) -> tuple[str, ...]:
@@ -170,9 +177,9 @@ def describe(
         value, values = field_value(kind, detail.form_data.get(name), options, due_date)
         if posted is not None and kind is not FieldKind.FIXED:
             if kind in (FieldKind.UNITS, FieldKind.USERS):
-                values = tuple(v for v in posted.getlist(name) if v)
+                values = tuple(v for v in posted.getlist(PREFIX + name) if v)
             else:
-                value = posted.get(name, "")
+                value = posted.get(PREFIX + name, "")
         fields.append(
             FormField(
                 name=name,
@@ -220,12 +227,12 @@ def read(
         if kind is FieldKind.FIXED:
             continue
         if kind in (FieldKind.UNITS, FieldKind.USERS):
-            picked = [v.strip() for v in form.getlist(name) if v.strip()]
+            picked = [v.strip() for v in form.getlist(PREFIX + name) if v.strip()]
             if not picked:
                 raise ValidationError(f"« {chosen.label} » demande de remplir « {label} ».", name)
             data[name] = [_number(name, label, v) for v in picked]
             continue
-        text = (form.get(name) or "").strip()
+        text = (form.get(PREFIX + name) or "").strip()
         if not text:
             raise ValidationError(f"« {chosen.label} » demande de remplir « {label} ».", name)
         if kind in (FieldKind.UNIT, FieldKind.USER, FieldKind.VERSION):

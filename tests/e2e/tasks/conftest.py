@@ -58,16 +58,18 @@ def complete(
     outcome: str,
     form: tuple[str, str] | None = None,
     files: tuple[tuple[str, bytes], ...] = (),
+    comment: str = "",
     **fields: Any,
 ) -> TestResponse:
-    """Post a task's completion form as the browser does (fields may be lists)."""
+    """Post a task's completion form as the browser does; ``fields`` are the circuit's values
+    (lists for several inputs of one name)."""
     token, version = form or task_form(client, task_id)
     data: dict[str, Any] = {
         "csrf_token": token,
         "version": version,
         "outcome": outcome,
-        "comment": "",
-        **fields,
+        "comment": comment,
+        **{f"var-{name}": value for name, value in fields.items()},
     }
     if files:
         data["files"] = [(io.BytesIO(content), name) for name, content in files]
