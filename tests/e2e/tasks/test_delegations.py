@@ -179,3 +179,7 @@ def test_creating_a_delegation_without_the_csrf_token_is_refused(
 
     assert response.status_code == 400
     assert snapshot(container) == before
+
+
+def test_the_delegations_of_an_unknown_person_are_not_found(office: Office, login: Login) -> None:
+    assert login("admin").get("/tasks/delegations?user=999999").status_code == 404
