@@ -94,6 +94,9 @@ def test_the_overdue_tab_shows_late_tasks_by_unit_with_their_holder(
         (process.id, True)
     ]
     assert "Personne agent" in html  # who holds it
+    assert f'href="/tasks/{process.id}#reassign"' in login("directeur").get(
+        "/tasks/?tab=overdue"
+    ).get_data(as_text=True)
     assert "SAU</a> (1)" in html
     filtered = login("directeur").get(f"/tasks/?tab=overdue&unit={office.sj}")
     assert rows(filtered.get_data(as_text=True)) == []
