@@ -257,3 +257,21 @@ def test_escalation_tasks_are_acknowledged_by_the_manager(
 
     assert complete(chef, escalation, "acknowledge").status_code == 303
     assert task_state(container, escalation) == "done"
+
+
+def test_a_form_without_the_task_version_is_refused(
+    office: Office, container: Container, login: Login
+) -> None:
+    mail_id = office.register()
+    process = office.dispatch(mail_id)
+    agent = login("agent")
+    token, _ = task_form(agent, process.id)
+    before = snapshot(container)
+
+    response = agent.post(
+        f"/tasks/{process.id}/complete", data={"csrf_token": token, "outcome": "close"}
+    )
+
+    assert response.status_code == 400
+    assert "rechargez la page" in text(response)
+    assert snapshot(container) == before

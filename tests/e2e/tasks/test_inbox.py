@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import event
+
 from ged.bootstrap import Container
 from tests.e2e.conftest import text
 from tests.e2e.tasks.conftest import Login, make_overdue
@@ -170,3 +172,31 @@ def test_a_confidential_subject_stays_out_of_the_inbox(
     assert office.task(office.director, "dispatch", mail_id).mail_chrono in html  # type: ignore[operator]
     assert "Contentieux secret" not in html
     assert "Confidentiel" in html
+
+
+def test_the_inbox_costs_the_same_queries_for_two_tasks_or_thirty(
+    office: Office, container: Container, login: Login
+) -> None:
+    director = login("directeur")
+
+    def queries(path: str) -> int:
+        seen: list[str] = []
+
+        def count(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(container.engine, "before_cursor_execute", count)
+        try:
+            assert director.get(path).status_code == 200
+        finally:
+            event.remove(container.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    for n in range(2):
+        office.register(f"Courrier {n}")
+    few = {path: queries(path) for path in ("/tasks/", "/")}
+    for n in range(28):
+        office.register(f"Autre courrier {n}")
+    many = {path: queries(path) for path in ("/tasks/", "/")}
+
+    assert many == few
