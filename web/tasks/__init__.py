@@ -248,11 +248,11 @@ def _reassign_form(detail: TaskDetail, form: ReassignForm | None = None) -> Reas
     if not detail.can_reassign:
         return None
     form = form or ReassignForm(formdata=None)
-    people = container().registry.people()
+    allowed = {user_id for user_id, _ in _manageable(current_actor())}
     form.to_user_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(p.id), f"{p.full_name} ({p.unit.code if p.unit else 'sans entité'})")
-        for p in people
-        if p.role != Role.AUDITOR.value and p.id != detail.task.assignee_id
+        for p in container().registry.people()
+        if p.id in allowed and p.id != detail.task.assignee_id
     ]
     return form
 
@@ -380,7 +380,8 @@ def reassign(task_id: int) -> ResponseReturnValue:
 
 
 def _manageable(actor: Actor) -> list[tuple[int, str]]:
-    """People whose delegations the actor may manage, to fill the pickers.
+    """The actor and the people of the units they manage (everyone for an administrator): those
+    whose delegations they may manage and to whom they may give a task, to fill the pickers.
 
     Only a convenience: the delegation service checks every request on its own.
     """

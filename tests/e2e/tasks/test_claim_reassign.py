@@ -168,3 +168,17 @@ def test_claiming_without_the_csrf_token_is_refused(
 
     assert response.status_code == 400
     assert snapshot(container) == before
+
+
+def test_the_reassign_list_offers_the_people_of_the_managers_units(
+    office: Office, login: Login
+) -> None:
+    process = office.dispatch(office.register())
+
+    chef_page = text(login("chef").get(f"/tasks/{process.id}"))
+    admin_page = text(login("admin").get(f"/tasks/{process.id}"))
+
+    assert "Personne collegue (SAU)" in chef_page
+    assert "Personne juriste (SJ)" not in chef_page
+    assert "Personne juriste (SJ)" in admin_page
+    assert "Personne auditeur" not in admin_page
