@@ -87,6 +87,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         main,
         notifications,
         search,
+        tasks,
     )
 
     app.register_blueprint(auth.bp)
@@ -98,6 +99,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(capture.bp)
+    app.register_blueprint(tasks.bp)
     api.init_app(app)
     _install_security(app)
     _install_error_handlers(app)

@@ -2448,7 +2448,10 @@ class Delegations:
         with self._reader() as uow:
             session = uow.session
             if user_id != actor.user_id:
-                self._check_may_delegate(session, actor, session.get_one(User, user_id))
+                person = session.get(User, user_id)
+                if person is None:
+                    raise NotFound("Personne introuvable.")
+                self._check_may_delegate(session, actor, person)
             source = aliased(User)
             target = aliased(User)
             today = self._today()

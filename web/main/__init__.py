@@ -1,4 +1,4 @@
-"""Home page."""
+"""Home page: the person's tasks first, so their work is one click away."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from web.tasks import home_tasks
+from web.users import current_actor
+
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 @login_required
 def home() -> ResponseReturnValue:
-    return render_template("main/home.html")
+    page, counts = home_tasks(current_actor())
+    return render_template("main/home.html", tasks=page, counts=counts)
