@@ -37,6 +37,10 @@ class CurrentUser(UserMixin):
         return self.role in (Role.ADMIN, Role.AUDITOR)
 
     @property
+    def can_use_basket(self) -> bool:
+        return may_use_basket(self.actor())
+
+    @property
     def locale(self) -> Locale:
         return Locale(self.user.locale)
 
@@ -48,6 +52,7 @@ class Anonymous(AnonymousUserMixin):
     locale = Locale.FR
     is_admin = False
     can_read_admin = False
+    can_use_basket = False
 
     def actor(self) -> Actor:
         return Actor(None, "anonymous", ip=request.remote_addr or "")
