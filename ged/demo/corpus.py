@@ -552,6 +552,9 @@ INTERNAL_NOTES = (
 )
 
 
+HERO_SUBJECT = "Réclamation : nuisances et travaux sans autorisation, quartier Mimouna"
+
+
 def hero(letter_day: dt.date, number: int) -> Incoming:
     """The scanned complaint of the story: its subject does not say what it is about."""
     return _french(
@@ -561,7 +564,7 @@ def hero(letter_day: dt.date, number: int) -> Incoming:
         type_code="REC",
         unit="SAU",
         consult="SJ",
-        subject="Réclamation : nuisances et travaux sans autorisation, quartier Mimouna",
+        subject=HERO_SUBJECT,
         correspondent="Association Al Amal des habitants de Mimouna",
         body=(
             "Les habitants de la rue 14 du quartier Mimouna se plaignent d'une station de lavage "

@@ -115,12 +115,18 @@ class StoryReport:
 
 
 def allocate(total: int, weights: dict[str, int]) -> list[str]:
-    """``total`` fates in the proportions of ``weights``; each fate at least once if room allows."""
+    """``total`` fates in the proportions of ``weights``, each at least once if there is room.
+
+    With fewer mails than fates, the most common fates are the ones kept.
+    """
     names = list(weights)
     if total <= 0:
         return []
-    counts = dict.fromkeys(names, 1 if total >= len(names) else 0)
-    spare = total - sum(counts.values())
+    if total < len(names):
+        kept = set(sorted(names, key=lambda n: weights[n], reverse=True)[:total])
+        return [name for name in names if name in kept]
+    counts = dict.fromkeys(names, 1)
+    spare = total - len(names)
     weight_sum = sum(weights.values())
     shares = {name: spare * weights[name] / weight_sum for name in names}
     for name in names:
@@ -128,9 +134,6 @@ def allocate(total: int, weights: dict[str, int]) -> list[str]:
     left = total - sum(counts.values())
     for name in sorted(names, key=lambda n: shares[n] - int(shares[n]), reverse=True)[:left]:
         counts[name] += 1
-    if total < len(names):
-        for name in names[:total]:
-            counts[name] = 1
     return [name for name in names for _ in range(counts[name])]
 
 
