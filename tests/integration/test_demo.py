@@ -359,7 +359,8 @@ def test_the_same_seed_and_moment_give_the_same_mail(ged: GedCommand, tmp_path: 
     now = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     subjects = []
     for name in ("one", "two"):
-        ged.instance = tmp_path / name / "instance"
+        # Two SQLite instances, whatever database the other tests use.
+        ged.instance, ged.database_url = tmp_path / name / "instance", ""
         ged.ok("init")
         ged.ok("demo", "--mails", "0")
         container = ged.container()
