@@ -225,7 +225,7 @@ def _permit(rng: random.Random, day: dt.date, number: int) -> Incoming:
             "Le dossier comprend les plans d'architecture, la note de calcul et l'étude "
             "géotechnique. Il sera examiné par la commission d'instruction de la semaine prochaine.",
         ),
-        keyword=architect.split()[-3],
+        keyword=architect.split()[-1],
     )
 
 
