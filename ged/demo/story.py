@@ -111,7 +111,6 @@ class StoryReport:
     scans: int = 0
     arabic: int = 0
     overdue_tasks: int = 0
-    documents: int = 0
 
 
 def allocate(total: int, weights: dict[str, int]) -> list[str]:
@@ -233,7 +232,7 @@ class Story:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _person(self, username: str) -> Actor:
+    def person(self, username: str) -> Actor:
         return self.people[username]
 
     def _today(self) -> dt.date:
@@ -337,8 +336,8 @@ class Story:
         if fate == "opinions" and not item.consult:
             item = corpus.with_consult(item, "SJ" if item.unit != "SJ" else "SAU")
         mail_id = self._register_incoming(item, received, letter_day, scanned)
-        secretary = self._person("secretaire")
-        director = self._person("directeur")
+        secretary = self.person("secretaire")
+        director = self.person("directeur")
         if fate == "dispatch":
             return
         yield rng.choice((0, 1, 1))
@@ -363,7 +362,7 @@ class Story:
         if fate == "pool":
             return
         yield rng.choice((0, 1))
-        agent = self._person(AGENT[item.unit])
+        agent = self.person(AGENT[item.unit])
         self.tasks.claim(agent, self._open_task(mail_id, "process"))
         if fate in ("processing", "late"):
             return
@@ -380,7 +379,7 @@ class Story:
             if fate == "opinions":
                 return
             yield rng.choice((1, 2, 3))
-            giver = self._person(AGENT[item.consult])
+            giver = self.person(AGENT[item.consult])
             for task_id in self._open_tasks(mail_id, "give_opinion"):
                 self.tasks.claim(giver, task_id)
                 self.tasks.complete(giver, task_id, "opinion", comment=rng.choice(OPINIONS))
@@ -390,8 +389,8 @@ class Story:
 
     def _process_and_visa(self, item: Incoming, mail_id: int, fate: str, reply_fate: str) -> Script:
         rng = self.rng
-        agent = self._person(AGENT[item.unit])
-        manager = self._person(MANAGER[item.unit])
+        agent = self.person(AGENT[item.unit])
+        manager = self.person(MANAGER[item.unit])
         outcome = {"answered": "answer", "closed": "close"}.get(fate) or rng.choice(
             ("answer", "close")
         )
@@ -466,7 +465,7 @@ class Story:
         answer_to: int | None,
     ) -> Script:
         rng = self.rng
-        secretary = self._person("secretaire")
+        secretary = self.person("secretaire")
         registered = self.registry.register(
             secretary,
             MailInput(
@@ -491,7 +490,7 @@ class Story:
         if fate == "returned":
             yield rng.choice((1, 2))
             self.tasks.complete(
-                self._person(approvers[0]),
+                self.person(approvers[0]),
                 self._open_task(mail_id, "approve_draft"),
                 "return",
                 comment=rng.choice(RETURNS),
@@ -502,10 +501,10 @@ class Story:
                 return
             yield rng.choice((0, 1))
             self.tasks.complete(
-                self._person(approver), self._open_task(mail_id, "approve_draft"), "approve"
+                self.person(approver), self._open_task(mail_id, "approve_draft"), "approve"
             )
         yield rng.choice((0, 1))
-        director = self._person(SIGNATORY)
+        director = self.person(SIGNATORY)
         self.tasks.complete(director, self._open_task(mail_id, "sign"), "sign")
         if fate == "signed":
             return
@@ -528,7 +527,7 @@ class Story:
             "SRH": "directeur",
             "DAF": "directeur",
         }[unit]
-        writer = self._person(author)
+        writer = self.person(author)
         named = ("directeur", "agent.sj") if unit == "SJ" else ("directeur", "chef.dgu")
         letter = letters.Letter(
             letterhead=(f"{corpus.AGENCY} de {corpus.CITY}", "Note interne"),
@@ -542,7 +541,7 @@ class Story:
                 "Les tableaux de suivi seront transmis au secrétariat de la direction générale "
                 "avant le vendredi de chaque semaine.",
             ),
-            signature=(self._name(author),),
+            signature=(self.name(author),),
         )
         registered = self.registry.register(
             writer,
@@ -560,14 +559,14 @@ class Story:
         if not confidential and rng.random() < 0.5:
             yield rng.choice((0, 1, 2))
             self.registry.comment(
-                self._person("directeur"), registered.id, "Bien noté ; à appliquer sans délai."
+                self.person("directeur"), registered.id, "Bien noté ; à appliquer sans délai."
             )
 
-    def _name(self, username: str) -> str:
+    def name(self, username: str) -> str:
         return self.names[username]
 
     def _ids(self, usernames: Sequence[str]) -> tuple[int, ...]:
-        return tuple(dict.fromkeys(self._person(n).user_id or 0 for n in usernames))
+        return tuple(dict.fromkeys(self.person(n).user_id or 0 for n in usernames))
 
     # --- registration -------------------------------------------------------------------------
 
@@ -594,7 +593,7 @@ class Story:
         if item.confidential:
             named = self._ids(("directeur", AGENT[item.unit], "secretaire"))
         registered = self.registry.register(
-            self._person("secretaire"),
+            self.person("secretaire"),
             MailInput(
                 Direction.INCOMING.value,
                 item.subject,
@@ -757,7 +756,7 @@ def load_library(story: Story) -> int:
             )
     created: dict[str, int] = {}
     for title, code, tags, author, versions, confidential in LIBRARY:
-        actor = story._person(author)
+        actor = story.person(author)
         day = story.now.astimezone(story.tz).date()
         content = corpus.agency_letter(
             day,
@@ -770,13 +769,13 @@ def load_library(story: Story) -> int:
                 "Toute diffusion à l'extérieur de l'Agence est soumise à l'accord de la direction "
                 "générale.",
             ),
-            story._name(author),
+            story.name(author),
         )
         document_id = documents.create(
             actor,
             DocumentData(
                 title=title,
-                description=f"Rédigé par {story._name(author)}.",
+                description=f"Rédigé par {story.name(author)}.",
                 classification_id=plan[code],
                 confidential=confidential,
                 tags=tags,
@@ -794,7 +793,7 @@ def load_library(story: Story) -> int:
                     f"Version {number} : les observations de la réunion de coordination ont été "
                     "intégrées ; les articles 4 à 9 ont été réécrits.",
                 ),
-                story._name(author),
+                story.name(author),
             )
             documents.add_version(
                 actor,
@@ -809,16 +808,14 @@ def load_library(story: Story) -> int:
     # One project waits for its reviewer, a guide went through approval.
     story.clock.at = story.now - dt.timedelta(days=2)
     pending = created["Projet de règlement du plan d'aménagement de Berrechid"]
-    story.tasks.start_for_document(story._person("agent.spu"), pending, {"reviewer": "chef.dep"})
+    story.tasks.start_for_document(story.person("agent.spu"), pending, {"reviewer": "chef.dep"})
     guide = created["Guide de l'instruction des demandes de permis de construire"]
-    story.tasks.start_for_document(story._person("chef.sau"), guide, {"reviewer": "chef.dgu"})
+    story.tasks.start_for_document(story.person("chef.sau"), guide, {"reviewer": "chef.dgu"})
     with story.container.reader() as uow:
         review = uow.session.execute(
             select(Task.id).where(Task.document_id == guide, Task.bpmn_id == "review", ACTIVE)
         ).scalar_one()
     story.clock.at = story.now - dt.timedelta(days=1)
-    story.tasks.complete(
-        story._person("chef.dgu"), review, "approve", comment="Bon pour diffusion."
-    )
+    story.tasks.complete(story.person("chef.dgu"), review, "approve", comment="Bon pour diffusion.")
     story.clock.at = story.now
     return len(created)
