@@ -325,7 +325,28 @@ class Story:
         while True:
             self.tasks.wake_due(self.clock.at)
             self.tasks.escalate_overdue(self.clock.at)
+            self._acknowledge_escalations()
             yield 1
+
+    def _acknowledge_escalations(self) -> None:
+        """Managers take note of every other escalation, two days after it came."""
+        by_id = {actor.user_id: actor for actor in self.people.values()}
+        with self.container.reader() as uow:
+            waiting = uow.session.execute(
+                select(Task.id, Task.assignee_id)
+                .where(
+                    Task.kind == "escalation",
+                    ACTIVE,
+                    Task.created_at < self.clock.at - dt.timedelta(days=2),
+                )
+                .order_by(Task.id)
+            ).all()
+        for task_id, assignee in waiting:
+            manager = by_id.get(assignee)
+            if manager is not None and task_id % 2 == 0:
+                self.tasks.complete(
+                    manager, task_id, "acknowledge", comment="Relance faite auprès du service."
+                )
 
     def _incoming(self, fate: str, scanned: bool, reply_fate: str, hero: bool) -> Script:
         rng = self.rng

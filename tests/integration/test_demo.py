@@ -93,7 +93,8 @@ def actor(container: Container, username: str) -> Actor:
 
 def test_mails_of_every_direction_and_status_are_created(demo: Container) -> None:
     by_direction = dict(rows(demo, select(Mail.direction, func.count()).group_by(Mail.direction)))
-    assert sum(by_direction.values()) == MAILS
+    # An answer whose turn would come after the present is not written: one or two fewer.
+    assert MAILS - 2 <= sum(by_direction.values()) <= MAILS
     assert set(by_direction) == {"incoming", "outgoing", "internal"}
     statuses = {
         (direction, status)
@@ -191,7 +192,9 @@ def test_every_mail_has_a_main_document_with_its_text(
         .join(Version, Version.document_id == MailDocument.document_id)
         .where(MailDocument.position == 0),
     )
-    assert len({mail_id for mail_id, *_ in files}) == MAILS
+    assert len({mail_id for mail_id, *_ in files}) == scalar(
+        demo, select(func.count()).select_from(Mail)
+    )
     scans = 0
     for _mail_id, subject, sha256, media_type in files:
         path = demo.store.path_for(str(sha256))
@@ -241,7 +244,8 @@ def test_the_output_gives_the_logins_and_the_figures(
     assert f"password for all: {DEMO_PASSWORD}" in output
     for username, *_ in USERS:
         assert f"  {username} " in output
-    assert f"Courriers créés : {MAILS} (" in output
+    mails = scalar(demo, select(func.count()).select_from(Mail))
+    assert f"Courriers créés : {mails} (" in output
     overdue = scalar(
         demo,
         select(func.count())
@@ -265,7 +269,7 @@ def test_a_second_run_adds_nothing_and_says_so(
 
     again = command.ok("demo", "--mails", str(MAILS))
 
-    assert "l'instance en contient déjà 30 ; aucun courrier de démonstration ajouté" in again.output
+    assert f"l'instance en contient déjà {mails} ; aucun courrier" in again.output
     assert scalar(demo, select(func.count()).select_from(Mail)) == mails
     assert scalar(demo, select(func.count()).select_from(AuditEvent)) == events
 
@@ -372,7 +376,7 @@ def test_the_same_seed_and_moment_give_the_same_mail(ged: GedCommand, tmp_path: 
             )
         )
     assert subjects[0] == subjects[1]
-    assert len(subjects[0]) == 12
+    assert 10 <= len(subjects[0]) <= 12
 
 
 def test_allocate_gives_every_fate_its_share() -> None:
