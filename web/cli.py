@@ -15,9 +15,9 @@ from flask.cli import FlaskGroup
 from ged import bootstrap
 from ged.bootstrap import Container
 from ged.config import load_settings
-from ged.demo import load_demo
+from ged.demo import DEFAULT_MAILS, load_demo, load_mails
 from ged.domain.errors import ConfigurationError, GedError
-from ged.domain.model import Locale, Role
+from ged.domain.model import Locale, MailStatus, Role
 from ged.services.admin import UserData
 from ged.services.audit import Actor
 from ged.services.integrity import check_integrity
@@ -271,14 +271,59 @@ def reindex_command() -> None:
 
 
 @cli.command("demo")
-def demo_command() -> None:
-    """Load the demo organisation and users (idempotent) and print the logins."""
-    logins = load_demo(container())
+@click.option(
+    "--mails",
+    type=click.IntRange(min=0, max=5000),
+    default=DEFAULT_MAILS,
+    show_default=True,
+    help="Mails to create, spread over the last eight weeks (0: organisation and users only).",
+)
+def demo_command(mails: int) -> None:
+    """Load the demo agency: units, users (logins printed), mails, documents.
+
+    Units and users are created when missing (safe to run again). Mails and documents are only
+    added to an instance that holds no mail yet; the scanned letters are read by the
+    background worker of `ged serve`.
+    """
+    ged = container()
+    logins = load_demo(ged)
     click.echo(f"Demo logins (password for all: {logins[0].password}):")
     for login in logins:
         click.echo(
             f"  {login.username:<12} {login.role.label:<22} {login.unit:<5} {login.full_name}"
         )
+    if mails == 0:
+        return
+    try:
+        report = load_mails(ged, mails)
+    except GedError as exc:
+        _fail(exc)
+        return
+    if report.existing:
+        click.echo(
+            f"Courriers : l'instance en contient déjà {report.existing} ; "
+            "aucun courrier de démonstration ajouté."
+        )
+        return
+    directions = report.by_direction
+    click.echo(
+        f"Courriers créés : {report.created} ({directions['incoming']} arrivée, "
+        f"{directions['outgoing']} départ, {directions['internal']} interne), "
+        f"dont {report.arabic} en arabe et {report.scans} numérisés."
+    )
+    statuses = ", ".join(
+        f"{MailStatus(status).label.lower()} {count}"
+        for status, count in sorted(report.by_status.items())
+    )
+    click.echo(f"Statuts : {statuses}.")
+    click.echo(
+        f"Tâches en retard : {report.overdue_tasks}. Documents de la bibliothèque : "
+        f"{report.documents}."
+    )
+    click.echo(
+        f"Chargé en {report.seconds:.0f} s. Les numérisations sont lues (OCR) en arrière-plan "
+        "par `ged serve` ; voir docs/demo.md."
+    )
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""`ged user`, `ged token` and `ged demo` on an initialised instance."""
+"""`ged user` and `ged token` on an initialised instance."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from ged.adapters.orm import ApiToken, AuditEvent, Unit, User
 from ged.bootstrap import Container
-from ged.demo import DEMO_PASSWORD, UNITS, USERS
 from ged.domain.model import AuditAction
 from ged.services.admin import UnitData
 from tests.builders import SYSTEM
@@ -207,60 +206,3 @@ def test_token_create_for_an_unknown_user_fails_clearly(
     assert "Utilisateur inconnu : ghost" in result.output
     assert "Traceback" not in result.output
     assert count(instance, ApiToken) == 0
-
-
-# --- ged demo ----------------------------------------------------------------------------------
-
-
-def test_demo_run_twice_creates_the_organisation_once(ged: GedCommand) -> None:
-    ged.ok("init")
-
-    first = ged.ok("demo")
-    second = ged.ok("demo")
-
-    container = ged.container()
-    assert count(container, Unit) == len(UNITS) == 11
-    assert count(container, User) == len(USERS) == 10
-    assert count_events(container, AuditAction.UNIT_CREATED) == 11
-    assert count_events(container, AuditAction.USER_CREATED) == 10
-    assert first.output == second.output
-    assert "directeur" in first.output
-
-
-def test_demo_sets_unit_managers_and_parents(ged: GedCommand) -> None:
-    ged.ok("init")
-    ged.ok("demo")
-    ged.ok("demo")
-
-    container = ged.container()
-    with container.reader() as uow:
-        units = {u.code: u for u in uow.session.execute(select(Unit)).scalars()}
-        managers = {
-            code: unit.manager.username if unit.manager else None for code, unit in units.items()
-        }
-        parents = {code: unit.parent.code if unit.parent else None for code, unit in units.items()}
-    assert managers == {
-        "DG": "directeur",
-        "DEP": "chef.dep",
-        "DGU": "chef.dgu",
-        "SAU": "chef.sau",
-        "BO": None,
-        "SJ": None,
-        "SPU": None,
-        "SSIG": None,
-        "SCI": None,
-        "DAF": None,
-        "SRH": None,
-    }
-    assert parents == {code: parent for code, _, _, parent in UNITS}
-    # The second run changed nothing: each manager was set once.
-    assert count_events(container, AuditAction.UNIT_UPDATED) == 4
-
-
-def test_demo_users_can_log_in_with_the_printed_password(ged: GedCommand) -> None:
-    ged.ok("init")
-    result = ged.ok("demo")
-
-    assert DEMO_PASSWORD in result.output
-    login = ged.container().accounts.log_in("secretaire", DEMO_PASSWORD)
-    assert login.session_token
