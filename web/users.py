@@ -8,6 +8,7 @@ from flask_login import AnonymousUserMixin, UserMixin, current_user
 from ged.adapters.orm import User
 from ged.domain.model import Locale, Role
 from ged.services.audit import Actor
+from ged.services.basket import may_use_basket
 
 
 class CurrentUser(UserMixin):

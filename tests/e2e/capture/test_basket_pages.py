@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from ged.adapters.orm import CaptureDraft, CircuitInstance, Mail, MailDocument, VersionText
 from ged.bootstrap import Container
@@ -18,6 +19,11 @@ from tests.conftest import AuthActions
 from tests.e2e.capture.conftest import drop_scan
 from tests.e2e.conftest import events, form_token, redirects_to_login, snapshot, text
 from tests.e2e.mail.conftest import Office, register
+
+
+def text_of(response: TestResponse) -> str:
+    return response.get_data(as_text=True)
+
 
 HOSTILE = '<script>alert("x")</script>.pdf'
 
@@ -247,6 +253,9 @@ def test_the_cover_sheet_is_printed_for_a_mail_one_may_see(
     assert response.mimetype == "application/pdf"
     assert f"couverture-{mail.chrono}.pdf" in response.headers["Content-Disposition"]
     assert response.headers["Content-Security-Policy"].startswith("sandbox;")
+    assert f'href="/capture/mail/{mail.id}/cover.pdf"' in text_of(
+        auth.client.get(f"/mail/{mail.id}")
+    )
     path = tmp_path / "cover.pdf"
     path.write_bytes(response.data)
     assert find_sheets(path) == [Sheet("cover", mail.chrono)]
@@ -265,6 +274,7 @@ def test_the_cover_sheet_is_printed_for_a_mail_one_may_see(
     auth.logout()
     auth.login("auditor")
     assert auth.client.get(f"/capture/mail/{mail.id}/cover.pdf").status_code == 403
+    assert 'id="cover-sheet"' not in text_of(auth.client.get(f"/mail/{mail.id}"))
     assert auth.client.get("/capture/mail/999999/cover.pdf").status_code == 403
 
 
@@ -296,3 +306,18 @@ def test_a_qualified_scan_starts_the_circuit_of_its_type(
     with container.reader() as uow:
         instances = uow.session.execute(select(CircuitInstance.status)).scalars().all()
     assert instances == ["running"]
+
+
+@pytest.mark.parametrize(
+    ("username", "shown"),
+    [("registrar", True), ("admin", True), ("agent", False), ("auditor", False)],
+)
+def test_the_navigation_bar_links_the_basket_for_those_who_use_it(
+    office: Office, auth: AuthActions, username: str, shown: bool
+) -> None:
+    auth.login(username)
+
+    body = auth.client.get("/").get_data(as_text=True)
+
+    assert ('id="nav-basket"' in body) is shown
+    assert ('href="/capture/"' in body) is shown
