@@ -81,7 +81,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     require_chromium()
     folder = tmp_path_factory.mktemp("browser")
     settings = make_instance(folder / "instance")
-    server = LiveServer(settings, folder / "server.log")
+    server = LiveServer(settings, folder / "server.log", folder / "scanner")
     server.start()
     yield server
     server.stop()

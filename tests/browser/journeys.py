@@ -96,6 +96,41 @@ def register_mail(
     """
     if urlsplit(page.url).path != "/mail/new":
         page.goto("/mail/new")
+    form = fill_mail_form(
+        page,
+        subject=subject,
+        correspondent=correspondent,
+        units=units,
+        mail_type=mail_type,
+        reference=reference,
+        known=known,
+        received_on=received_on,
+    )
+    if direction != "incoming":
+        form.locator("#direction").select_option(direction)
+    expect(form.locator("#direction")).to_have_value(direction)
+    if files:
+        form.locator("#files").set_input_files(files[0])
+        if files[1:]:
+            form.locator("#files-more").set_input_files(list(files[1:]))
+    return submit_mail_form(page)
+
+
+def fill_mail_form(
+    page: Page,
+    *,
+    subject: str,
+    correspondent: str,
+    units: tuple[str, ...],
+    mail_type: str = "",
+    reference: str = "",
+    known: bool = False,
+    received_on: dt.date | None = None,
+) -> Locator:
+    """Fill the fields a mail is registered with (``#mail-form``), from the keyboard.
+
+    The registration form and the basket's qualification form share them. Returns the form.
+    """
     form = page.locator("#mail-form")
     # The form opens on the subject: a registrar types straight away.
     expect(form.locator("#subject")).to_be_focused()
@@ -126,16 +161,19 @@ def register_mail(
         box.focus()
         page.keyboard.press("Space")
         expect(box).to_be_checked()
-    if direction != "incoming":
-        form.locator("#direction").select_option(direction)
-    expect(form.locator("#direction")).to_have_value(direction)
-    if files:
-        form.locator("#files").set_input_files(files[0])
-        if files[1:]:
-            form.locator("#files-more").set_input_files(list(files[1:]))
+    return form
+
+
+def submit_mail_form(page: Page) -> RegisteredMail:
+    """Send ``#mail-form`` with Enter in its subject; the mail registered, whose page is shown."""
     # Enter in a text field sends the form, as the registrar's hands never leave the keyboard.
-    form.locator("#subject").press("Enter")
+    page.locator("#mail-form #subject").press("Enter")
     page.wait_for_url(MAIL_URL_RE)
+    return shown_mail(page)
+
+
+def shown_mail(page: Page) -> RegisteredMail:
+    """The mail whose page the tab shows."""
     heading = page.locator("h1").inner_text()
     match = CHRONO_RE.search(heading)
     assert match, f"no chrono in the mail page's heading: {heading!r}"
@@ -196,6 +234,17 @@ def print_receipt(page: Page) -> bytes:
     """
     link = page.locator("a[href$='/receipt.pdf']")
     expect(link).to_be_focused()
+    return open_pdf(page, link, lambda: page.keyboard.press("Enter"))
+
+
+def print_cover_sheet(page: Page) -> bytes:
+    """Open the cover sheet of the mail the tab shows, to print it; its PDF bytes."""
+    link = page.locator("#cover-sheet")
+    return open_pdf(page, link, link.click)
+
+
+def open_pdf(page: Page, link: Locator, follow: Callable[[], None]) -> bytes:
+    """``follow`` the ``link`` to a PDF that opens in a new tab; the PDF's bytes."""
     href = link.get_attribute("href")
     assert href
     with (
@@ -204,11 +253,11 @@ def print_receipt(page: Page) -> bytes:
             "response", lambda response: urlsplit(response.url).path == href
         ) as answered,
     ):
-        page.keyboard.press("Enter")
+        follow()
     tab = opened.value
     assert urlsplit(tab.url).path == href
     response = answered.value
-    assert response.status == 200, f"the receipt answered {response.status}"
+    assert response.status == 200, f"{href} answered {response.status}"
     assert response.headers["content-type"] == "application/pdf"
     # The tab shows the PDF in Chromium's viewer, whose page is all Playwright sees of it:
     # fetch the same URL with the tab's cookies for the bytes that were printed.
@@ -278,3 +327,131 @@ def look_up_chrono(page: Page, chrono: str) -> Locator:
 def wait_until_searchable(page: Page, words: str, mail: RegisteredMail) -> None:
     """Search until ``mail`` is found by ``words`` (OCR then indexing run in the background)."""
     poll(lambda: mail.chrono in search(page, words), f"{words!r} to find {mail.chrono}")
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+TASK_URL_RE = re.compile(r"/tasks/(\d+)$")
+INBOX_URL_RE = re.compile(r"/tasks/(\?.*)?$")
+
+
+def open_inbox(page: Page, tab: str = "mine") -> None:
+    """« Mes tâches » from the navigation bar (one click), then one of its tabs."""
+    page.locator("#nav-tasks").click()
+    page.wait_for_url(INBOX_URL_RE)
+    if tab != "mine":
+        page.locator(f".nav-tabs a[href$='/tasks/?tab={tab}']").click()
+        page.wait_for_url(re.compile(rf"/tasks/\?tab={tab}$"))
+
+
+def task_row(page: Page, mail: RegisteredMail) -> Locator:
+    """The inbox row of ``mail``'s task."""
+    return page.locator("tr[data-task]").filter(has=page.locator(f"a[href='{mail.path}']"))
+
+
+def open_task(page: Page, mail: RegisteredMail, tab: str = "mine") -> int:
+    """From the navigation bar to the inbox tab, then to the task of ``mail``; its id."""
+    open_inbox(page, tab)
+    row = task_row(page, mail)
+    expect(row).to_have_count(1)
+    task_id = row.get_attribute("data-task")
+    assert task_id
+    row.locator(f"a[href='/tasks/{task_id}']").click()
+    page.wait_for_url(f"**/tasks/{task_id}")
+    return int(task_id)
+
+
+def claim_task(page: Page) -> None:
+    """Take the task the tab shows from the unit's pool; its completion form appears."""
+    page.locator("form[action$='/claim'] [type=submit]").click()
+    expect(page.locator("form[action$='/release']")).to_be_attached()
+    expect(page.locator("form.task-form")).to_be_visible()
+
+
+def complete_task(
+    page: Page,
+    outcome: str,
+    values: dict[str, str] | None = None,
+    *,
+    comment: str = "",
+    files: tuple[Path, ...] = (),
+) -> None:
+    """Fill the completion form of the task the tab shows and send it.
+
+    ``values`` are the circuit variables the outcome asks for: a unit by its code, a date in
+    ISO form, or text. Ends back on the inbox, which says the task was done.
+    """
+    form = page.locator("form.task-form")
+    choice = form.locator(f"#outcome-{outcome}")
+    # From the keyboard: the outcomes are radio buttons, Space picks the focused one.
+    choice.focus()
+    page.keyboard.press("Space")
+    expect(choice).to_be_checked()
+    for name, value in (values or {}).items():
+        field = form.locator(f"[name='var-{name}']")
+        expect(field).to_be_visible()
+        if field.evaluate("e => e.tagName") == "SELECT":
+            option = field.locator("option", has_text=re.compile(rf"^{re.escape(value)} · "))
+            picked = option.get_attribute("value")
+            assert picked, f"no {value!r} to pick for {name}"
+            field.select_option(picked)
+        else:
+            field.fill(value)
+    if comment:
+        form.locator("textarea[name=comment]").fill(comment)
+    if files:
+        form.locator("input[type=file][name=files]").set_input_files(list(files))
+    form.locator("[type=submit]").click()
+    page.wait_for_url(INBOX_URL_RE)
+    expect(page.locator("[role=alert].alert-success")).to_be_visible()
+
+
+# --- the circuit on the mail page ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """What the circuit diagram on a mail page shows: the steps marked done and current."""
+
+    done: frozenset[str]
+    current: frozenset[str]
+
+
+def circuit_diagram(page: Page) -> Diagram:
+    """Wait for bpmn-js to draw the mail's (first) circuit; the steps it marks."""
+    diagram = page.locator("#circuit .circuit-diagram").first
+    expect(diagram).to_have_class(re.compile(r"\bcircuit-ready\b"))
+    expect(diagram.locator(".circuit-canvas svg").first).to_be_visible()
+
+    def marked(marker: str) -> frozenset[str]:
+        ids: list[str] = diagram.locator(f"g.{marker}[data-element-id]").evaluate_all(
+            "elements => elements.map(e => e.getAttribute('data-element-id'))"
+        )
+        return frozenset(ids)
+
+    return Diagram(marked("circuit-done"), marked("circuit-current"))
+
+
+# --- the scanner folder ------------------------------------------------------------------------
+
+
+def drop_in_scanner(folder: Path, scan: Path) -> str:
+    """Drop ``scan`` in the scanner folder as a scanner does, and wait until the server took it.
+
+    Written under a temporary name then renamed, so the watcher never sees half a file.
+    Returns what the server says it did with it; fails with its reason if it refused it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f"{scan.name}.part"
+    partial.write_bytes(scan.read_bytes())
+    partial.rename(folder / scan.name)
+    done = folder / "done" / f"{scan.name}.reason.txt"
+    failed = folder / "failed" / f"{scan.name}.reason.txt"
+
+    def written(reason: Path) -> bool:
+        return reason.exists() and reason.stat().st_size > 0
+
+    poll(lambda: written(done) or written(failed), f"the scanner folder to take {scan.name}")
+    if failed.exists():
+        raise AssertionError(f"the server refused {scan.name}: {failed.read_text()}")
+    return done.read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ that finds the mail by it has read the scan, not the registration form.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,9 +72,26 @@ def letter_pdf(letter: Letter) -> bytes:
 
 def scan(letter: Letter, path: Path) -> Path:
     """The letter as a scanner would hand it over: one greyscale PNG page, a little askew."""
-    [page] = convert_from_bytes(letter_pdf(letter), dpi=SCAN_DPI, grayscale=True)
-    page = ImageOps.autocontrast(page.convert("L"), cutoff=1)
-    page = page.rotate(0.4, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
-    page = page.filter(ImageFilter.GaussianBlur(radius=0.6))
+    [page] = _scanned(letter_pdf(letter))
     page.save(path, "PNG", dpi=(SCAN_DPI, SCAN_DPI), optimize=True)
     return path
+
+
+def scan_pile(printed: Sequence[bytes], path: Path) -> Path:
+    """Printed PDFs put on the scanner together, in order: one PDF of scanned page images.
+
+    A cover sheet printed from ged, with the letter behind it, comes out as its scan does.
+    """
+    pages = [page for pdf in printed for page in _scanned(pdf)]
+    pages[0].save(path, "PDF", resolution=float(SCAN_DPI), save_all=True, append_images=pages[1:])
+    return path
+
+
+def _scanned(pdf: bytes) -> list[Image.Image]:
+    """Each page of ``pdf`` as it comes out of the scanner: greyscale, a little askew, soft."""
+    scanned = []
+    for page in convert_from_bytes(pdf, dpi=SCAN_DPI, grayscale=True):
+        page = ImageOps.autocontrast(page.convert("L"), cutoff=1)
+        page = page.rotate(0.4, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+        scanned.append(page.filter(ImageFilter.GaussianBlur(radius=0.6)))
+    return scanned

@@ -54,13 +54,15 @@ PEOPLE = {
     "directeur": Person("directeur", Role.MANAGER, "DG", "fr"),
     "chef.sau": Person("chef.sau", Role.MANAGER, "SAU", "fr"),
     "agent.sau": Person("agent.sau", Role.AGENT, "SAU", "ar"),
+    # A second agent of the same service, who works in French: the French journeys.
+    "technicien.sau": Person("technicien.sau", Role.AGENT, "SAU", "fr"),
     "agent.spu": Person("agent.spu", Role.AGENT, "SPU", "fr"),
     "auditeur": Person("auditeur", Role.AUDITOR, "DG", "fr"),
     "admin": Person("admin", Role.ADMIN, "DG", "fr"),
     # A registrar who works in Arabic: the right-to-left journey.
     "katiba": Person("katiba", Role.REGISTRAR, "BO", "ar"),
 }
-EXTRA_PEOPLE = {"katiba": "أمينة الصقلي"}
+EXTRA_PEOPLE = {"katiba": "أمينة الصقلي", "technicien.sau": "Mehdi Kettani"}
 
 
 def free_port() -> int:
@@ -101,11 +103,15 @@ def make_instance(instance: Path) -> Settings:
 
 
 class LiveServer:
-    """`ged serve` on 127.0.0.1 and a free port, over ``instance``; its output goes to ``log``."""
+    """`ged serve` on 127.0.0.1 and a free port, over ``instance``; its output goes to ``log``.
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    ``scanner`` is the scanner folder the server watches, as configured in production.
+    """
+
+    def __init__(self, settings: Settings, log: Path, scanner: Path) -> None:
         self.settings = settings
         self.log = log
+        self.scanner = scanner
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
@@ -118,6 +124,11 @@ class LiveServer:
             GED_REDIS_URL="",
             # Every journey logs in from 127.0.0.1: the per-address throttle is not under test.
             GED_SECURITY_LOGIN_LIMIT_PER_ADDRESS="10000/minute",
+            GED_CAPTURE_WATCH_DIR=str(self.scanner),
+            # The journeys drop whole files at once (renamed in): no need to wait for a
+            # scanner still writing.
+            GED_CAPTURE_STABLE_SECONDS="1",
+            GED_CAPTURE_POLL_SECONDS="1",
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             PYTHONUNBUFFERED="1",
         )
