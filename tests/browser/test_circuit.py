@@ -67,17 +67,20 @@ def test_an_incoming_letter_is_dispatched_processed_returned_and_visaed(
     complete_task(agent, "answer", comment="Projet de réponse joint.", files=(draft,))
     expect(task_row(agent, mail)).to_have_count(0)
 
-    # The head of the service reads the circuit on the mail page, then returns it once.
+    # The head of the service is told by the bell; the mail page shows where the circuit is.
     manager = open_as(browsing, "chef.sau")
-    task_id = open_task(manager, mail)
-    expect(manager.locator("[data-step]")).to_have_count(3)
+    expect(manager.locator("#notification-count")).to_be_visible()
+    manager.locator("#notification-bell").click()
+    manager.wait_for_url("**/notifications/")
     manager.locator(f"main a[href='{mail.path}']").first.click()
     manager.wait_for_url(f"**{mail.path}")
     midway = circuit_diagram(manager)
     assert midway.done == {"dispatch", "process"}
     assert midway.current == {"visa"}
     expect(manager.locator("tr[data-step=process][data-state=done]")).to_have_count(1)
-    manager.goto(f"/tasks/{task_id}")
+    # The visa task: first returned for correction.
+    open_task(manager, mail)
+    expect(manager.locator("[data-step]")).to_have_count(3)
     correction = "Préciser la référence foncière TF 12345/R."
     complete_task(manager, "return", comment=correction)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -11,7 +12,7 @@ from ged.bootstrap import Container
 from ged.services.audit import Actor
 from ged.services.mail import MailInput
 from tests.browser.conftest import Browsing
-from tests.browser.journeys import RegisteredMail, login_as
+from tests.browser.journeys import RegisteredMail, login_as, task_row
 from tests.browser.server import SETUP, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -99,4 +100,10 @@ def test_a_head_of_service_sees_a_late_task_on_the_dashboard_and_opens_its_list(
     late.locator(f"a[href='{mail.path}']").click()
     page.wait_for_url(f"**{mail.path}")
     expect(page.locator("[data-overdue]").first).to_be_visible()
+
+    # Their home page says so too, and leads to the late tasks of their units, in red.
+    page.locator(".navbar-brand").click()
+    page.locator("main a[href='/tasks/?tab=overdue']").click()
+    page.wait_for_url("**/tasks/?tab=overdue")
+    expect(task_row(page, mail)).to_have_class(re.compile(r"\btask-overdue\b"))
     assert browsing.problems == []
