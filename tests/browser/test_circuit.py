@@ -78,6 +78,8 @@ def test_an_incoming_letter_is_dispatched_processed_returned_and_visaed(
     assert midway.done == {"dispatch", "process"}
     assert midway.current == {"visa"}
     expect(manager.locator("tr[data-step=process][data-state=done]")).to_have_count(1)
+    # The draft answer joined the mail's documents, after the scanned letter.
+    expect(manager.locator("#documents tbody tr").nth(1)).to_contain_text("projet-reponse.pdf")
     # The visa task: first returned for correction.
     open_task(manager, mail)
     expect(manager.locator("[data-step]")).to_have_count(3)
