@@ -90,6 +90,7 @@ def make_instance(instance: Path) -> Settings:
                 UserData(username, full_name, person.role.value, unit.id, locale=person.locale),
                 person.password,
             )
+        check_circuits(ged)
         # The journeys wait for the OCR of their own scans: a queue already long with the demo's
         # work would make every such wait a timeout. Say so plainly instead.
         queued = ged.huey.pending_count()
@@ -100,6 +101,23 @@ def make_instance(instance: Path) -> Settings:
     finally:
         ged.dispose()
     return settings
+
+
+# The circuits the journeys follow, and the demo's mail types whose registration starts them.
+CIRCUITS = {"incoming_mail": {"DEM", "REC"}}
+
+
+def check_circuits(ged: Container) -> None:
+    """Say plainly when the instance lacks a circuit the journeys follow, or its binding."""
+    deployed = {
+        circuit.process_id: {use.code for use in circuit.mail_types if use.active}
+        for circuit in ged.circuits.overview(SETUP)
+        if circuit.active is not None
+    }
+    for process_id, codes in CIRCUITS.items():
+        assert process_id in deployed, f"circuit {process_id} not deployed by `ged init`"
+        missing = codes - deployed[process_id]
+        assert not missing, f"mail types {sorted(missing)} do not start circuit {process_id}"
 
 
 class LiveServer:
