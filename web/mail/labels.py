@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from ged.domain.model import AuditAction
+from ged.services.tasks import OUTCOME_LABELS
 
 ACTION_LABELS: Mapping[str, str] = {
     AuditAction.MAIL_REGISTERED: "Enregistrement du courrier",
@@ -74,9 +75,30 @@ def action_detail(action: str, details: Mapping[str, object]) -> str:
         return f"Répondu par le courrier {details['answered_by']}"
     if action == AuditAction.DOCUMENT_CREATED and details.get("title"):
         return str(details["title"])
+    if action == AuditAction.TASK_COMPLETED and details.get("name"):
+        return _task_line(details)
+    if action in (
+        AuditAction.TASK_CLAIMED,
+        AuditAction.TASK_RELEASED,
+        AuditAction.TASK_REASSIGNED,
+        AuditAction.TASK_ESCALATED,
+    ) and details.get("name"):
+        return str(details["name"])
     if action in (AuditAction.DOCUMENT_HOLD_SET, AuditAction.DOCUMENT_HOLD_RELEASED):
         return str(details.get("reason") or "")
     return ""
+
+
+def _task_line(details: Mapping[str, object]) -> str:
+    """« Visa — Retourner pour correction : pièce manquante »: the step, its outcome, the comment."""
+    line = str(details["name"])
+    outcome = details.get("outcome")
+    if isinstance(outcome, str) and outcome:
+        line += f" — {OUTCOME_LABELS.get(outcome, outcome)}"
+    comment = details.get("comment")
+    if isinstance(comment, str) and comment:
+        line += f" : {comment}"
+    return line
 
 
 def human_size(size: int) -> str:
