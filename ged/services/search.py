@@ -114,17 +114,27 @@ class Search:
             )
         return mails, documents
 
-    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the whole index from the database (lost, locked or corrupt index)."""
+    def reindex(
+        self, progress: Callable[[int], None] | None = None, index: SearchIndex | None = None
+    ) -> int:
+        """Rebuild the whole index from the database (lost, locked or corrupt index).
+
+        ``index``: build another engine's index instead (``ged reindex --backend``), so an
+        installation can switch engines with a complete index; the running one is untouched.
+        """
         started = utcnow()
-        self.index.recreate()
+        target = self.index if index is None else index
+        target.recreate()
         done = 0
         with self._reader() as uow:
             for items in _batches(uow.session):
-                self.index.upsert(items)
+                target.upsert(items)
                 done += len(items)
                 if progress:
                     progress(len(items))
+        if target is not self.index:
+            # indexed_at tells what the running engine holds: the other index changes nothing.
+            return done
         with self._writer() as uow:
             # Rows changed while the rebuild ran keep an older indexed_at: the sweep sees them.
             uow.session.execute(update(Mail).values(indexed_at=started))
