@@ -237,9 +237,22 @@ def analyse(text: str) -> Iterator[Term]:
             position += 1
 
 
+def words(text: str) -> list[str]:
+    """``TOKEN_RE.findall(text)``, about three times faster: a space-separated chunk made only
+    of letters and digits (``str.isalnum``, a subset of ``\\w``) is one token as it stands; only
+    the others (punctuation, elisions, harakat) go through the regular expression."""
+    out: list[str] = []
+    for chunk in text.split():
+        if chunk.isalnum():
+            out.append(chunk)
+        else:
+            out += TOKEN_RE.findall(chunk)
+    return out
+
+
 def terms(text: str) -> list[str]:
     """Index terms of ``text`` in order (``analyse`` without the offsets, for bulk indexing)."""
-    return [term for word in TOKEN_RE.findall(text) if (term := analyse_word(word))]
+    return [term for term in map(analyse_word, words(text)) if term]
 
 
 @lru_cache(maxsize=262_144)
@@ -249,4 +262,4 @@ def fold_name_word(word: str) -> str:
 
 def normalise_name(text: str) -> str:
     """Names (correspondents): lower case and folding only, no stemming."""
-    return " ".join(fold_name_word(w) for w in TOKEN_RE.findall(text))
+    return " ".join(map(fold_name_word, words(text)))

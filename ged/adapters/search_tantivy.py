@@ -27,12 +27,19 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import tantivy
 
-from ged.adapters.analysis import TOKEN_RE, analyse_word, fold_name_word, normalise_name, terms
+from ged.adapters.analysis import (
+    TOKEN_RE,
+    analyse_word,
+    fold_name_word,
+    normalise_name,
+    words,
+)
 from ged.domain.errors import Conflict, StorageError, ValidationError
 from ged.domain.search import (
     AGENCY_UNIT,
@@ -204,12 +211,16 @@ class TantivySearchIndex:
         doc.add_text("key", item.key)
         doc.add_text("kind", item.kind)
         doc.add_integer("object_id", item.object_id)
+        spell: dict[str, None] = {}
         for name in TEXT_FIELDS:
             text: str = getattr(item, name)
-            doc.add_text(name, _joined_terms(text))
+            tokens = words(text)
+            doc.add_text(name, " ".join(_index_terms(tokens)))
             doc.add_bytes(f"{name}_text", text.encode("utf-8"))
+            spell.update(dict.fromkeys(tokens))
         doc.add_text("chrono", item.chrono.upper())
-        doc.add_text("spell", normalise_name(f"{item.title} {item.correspondent} {item.body}"))
+        # Each distinct word once: "did you mean" needs the words, not their frequencies.
+        doc.add_text("spell", " ".join(map(fold_name_word, spell)))
         for tag in item.tags:
             doc.add_text("tags", tag.lower())
         for name in ("mail_type", "direction", "status", "language"):
@@ -511,7 +522,7 @@ class _Parser:
     def _text_query(
         self, text: str, only: str | None, negated: bool, phrase: bool = False
     ) -> tantivy.Query | None:
-        found = [t for t in terms(text) if len(t) <= MAX_TERM_CHARS]
+        found = _index_terms(words(text))
         if not found:
             return None
         if not negated:
@@ -615,12 +626,15 @@ def _checked_text(text: str) -> str:
     return text
 
 
+def _index_terms(tokens: list[str]) -> list[str]:
+    """The terms of ``tokens``, without the overlong ones (OCR noise; tantivy limits terms)."""
+    if max(map(len, tokens), default=0) > MAX_TERM_CHARS:
+        tokens = [t for t in tokens if len(t) <= MAX_TERM_CHARS]
+    return list(filter(None, map(analyse_word, tokens)))
+
+
 def _midnight(day: dt.date | None) -> dt.datetime | None:
     return None if day is None else dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-
-
-def _joined_terms(text: str) -> str:
-    return " ".join(t for t in terms(text) if len(t) <= MAX_TERM_CHARS)
 
 
 def _text(doc: tantivy.Document, name: str) -> str:
@@ -664,9 +678,12 @@ def highlight(text: str, wanted: set[str], fragments: int) -> str:
     ``SNIPPET_CHARS`` characters, the ones with most matches, in text order."""
     if not wanted or not text:
         return ""
-    spans = [
-        (m.start(), m.end()) for m in TOKEN_RE.finditer(text) if analyse_word(m.group()) in wanted
-    ]
+    # The distinct words of the text whose term is wanted, then one regular expression for
+    # them: a Python loop over every token of every hit cost more than the search itself.
+    surfaces = {w for w in set(words(text)) if analyse_word(w) in wanted}
+    if not surfaces:
+        return ""
+    spans = [m.span() for m in _surface_re(frozenset(surfaces)).finditer(text)]
     if not spans:
         return ""
     groups: list[list[tuple[int, int]]] = []
@@ -688,6 +705,14 @@ def highlight(text: str, wanted: set[str], fragments: int) -> str:
         out.append(html.escape(text[at:end]))
         parts.append("".join(out).strip())
     return " … ".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def _surface_re(surfaces: frozenset[str]) -> re.Pattern[str]:
+    """Whole tokens equal to one of ``surfaces`` (the token class of ``TOKEN_RE``)."""
+    alternatives = "|".join(re.escape(s) for s in sorted(surfaces, key=len, reverse=True))
+    letter = TOKEN_RE.pattern.removesuffix("+")
+    return re.compile(f"(?<!{letter})(?:{alternatives})(?!{letter})")
 
 
 def _word_start(text: str, at: int, limit: int) -> int:

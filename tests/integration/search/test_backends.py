@@ -585,14 +585,26 @@ def test_reindex_into_the_other_engine_leaves_the_running_one_alone(
     other = "tantivy" if search_backend == "whoosh" else "whoosh"
     settings = replace(container.settings, search=SearchSettings(backend=other))
     target = make_search_index(settings)
+
+    def edit_during_the_build(done: int) -> None:
+        """An edit saved after the mail was read: the build reads it again at its end."""
+        with container.writer() as uow:
+            row = uow.session.get(Mail, mail)
+            assert row is not None
+            row.subject = "Parcellaire"
+            row.updated_at = dt.datetime.now(dt.UTC)
+            uow.commit()
+
     try:
-        assert container.search.reindex(index=target) == 1
+        assert container.search.reindex(edit_during_the_build, index=target) == 1
         assert settings.index_dir != container.settings.index_dir
-        found = target.search(SearchQuery(text="eclairage"), Visibility(everything=True))
-        assert [h.object_id for h in found.hits] == [mail]
+        found = target.search(SearchQuery(text="parcellaire"), Visibility(everything=True))
+        assert [(h.object_id, h.title) for h in found.hits] == [(mail, "Parcellaire")]
+        assert target.count() == 1
     finally:
         target.close()
-    assert container.search.stale() == ([], [])
+    # The running engine was not told: its sweep still sees the edit as pending.
+    assert container.search.stale() == ([mail], [])
     assert world.find(world.agent_sau, "eclairage") == [mail]
 
 
