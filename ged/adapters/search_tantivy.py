@@ -242,7 +242,11 @@ class TantivySearchIndex:
         text = _checked_text(q.text)
         searcher = self._searcher()
         filters = [f for f in (self._permission(visibility), *self._field_filters(q)) if f]
-        parsed = _Parser(self.schema).parse(text) if text else _Parsed(tantivy.Query.all_query())
+        parsed = (
+            _Parser(self.schema, filters).parse(text)
+            if text
+            else _Parsed(tantivy.Query.all_query())
+        )
         page = max(1, q.page)
         per_page = min(max(1, q.per_page), 100)
         if parsed.query is None:  # only stop words
@@ -272,7 +276,7 @@ class TantivySearchIndex:
         self, prefix: str, visibility: Visibility, limit: int = 10
     ) -> list[SearchHit]:
         prefix = prefix.strip().upper()[:40]
-        if len(prefix) < 2:
+        if len(prefix) < 2 or limit < 1:  # tantivy panics on a limit of 0
             return []
         searcher = self._searcher()
         query = tantivy.Query.regex_query(self.schema, "chrono", _regex_literal(prefix) + ".*")
@@ -367,22 +371,22 @@ class TantivySearchIndex:
         Candidates come from the words of documents the user may see that lie within two edits
         of the typed word, so a correction never reveals a word of a hidden document."""
         changed = False
-        words = []
+        corrected = []
         for word in TOKEN_RE.findall(text):
             folded = fold_name_word(word)
             if not folded or searcher.doc_freq("spell", folded) > 0:
-                words.append(word)
+                corrected.append(word)
                 continue
             candidate = self._nearest_word(searcher, folded, filters)
             if candidate:
-                words.append(candidate)
+                corrected.append(candidate)
                 changed = True
             else:
-                words.append(word)
+                corrected.append(word)
         if not changed:
             return None
-        suggestion = " ".join(words)
-        parsed = _Parser(self.schema).parse(suggestion)
+        suggestion = " ".join(corrected)
+        parsed = _Parser(self.schema, filters).parse(suggestion)
         if parsed.query is None:
             return None
         found = searcher.search(_with_filters(parsed.query, filters), limit=1, count=False)
@@ -425,8 +429,9 @@ class _Parser:
     """Words, "phrases", ``field:value``, AND / OR / NOT and parentheses, as with Whoosh's
     parser (words are ANDed; no wildcard or regex syntax: they cost unbounded time)."""
 
-    def __init__(self, schema: tantivy.Schema) -> None:
+    def __init__(self, schema: tantivy.Schema, filters: Sequence[tantivy.Query] = ()) -> None:
         self.schema = schema
+        self.filters = filters
         self.tokens: list[tuple[str, str]] = []
         self.at = 0
         self.marks: dict[str, set[str]] = {}
@@ -529,13 +534,19 @@ class _Parser:
             self.marks.setdefault(only or "*", set()).update(found)
         fields = {only: TEXT_FIELDS[only]} if only else TEXT_FIELDS
         if phrase and len(found) > 1:
+            # The filters again inside each field's phrase: a union of phrase queries is not
+            # narrowed by an enclosing filter and checked positions in every document (5 ms
+            # instead of 0.7 on 100,000 letters).
             return _any_of(
                 [
-                    _boosted(
-                        tantivy.Query.phrase_query(
-                            self.schema, name, list[str | tuple[int, str]](found)
+                    _with_filters(
+                        _boosted(
+                            tantivy.Query.phrase_query(
+                                self.schema, name, list[str | tuple[int, str]](found)
+                            ),
+                            boost,
                         ),
-                        boost,
+                        self.filters,
                     )
                     for name, boost in fields.items()
                 ]
