@@ -194,8 +194,15 @@ class TantivySearchIndex:
     def upsert(self, items: Iterable[IndexedItem]) -> int:
         count = 0
         with self._writer() as writer:
+            # Into an empty index (a rebuild) only a key met twice has an older copy to drop:
+            # a delete per document costs a term lookup in every segment at commit.
+            self.ix.reload()  # what another process committed before this writer got the lock
+            seen: set[str] | None = set() if self._searcher().num_docs == 0 else None
             for item in items:
-                writer.delete_documents_by_term("key", item.key)
+                if seen is None or item.key in seen:
+                    writer.delete_documents_by_term("key", item.key)
+                else:
+                    seen.add(item.key)
                 writer.add_document(self._document(item))
                 count += 1
         return count
