@@ -18,10 +18,9 @@ from ged.adapters.jobs import Jobs, make_huey
 from ged.adapters.mailer import SmtpMailer
 from ged.adapters.orm import Holiday
 from ged.adapters.passwords import Passwords
-from ged.adapters.search_whoosh import WhooshSearchIndex
 from ged.adapters.storage import FileStore
 from ged.adapters.uow import UnitOfWork
-from ged.config import Settings, check_secret_key
+from ged.config import SEARCH_BACKENDS, Settings, check_secret_key
 from ged.domain.calendar import MOROCCAN_HOLIDAYS
 from ged.domain.errors import ConfigurationError
 from ged.domain.model import AuditAction
@@ -181,10 +180,20 @@ def build(
 
 
 def make_search_index(settings: Settings) -> SearchIndex:
-    if settings.search.backend == "whoosh":
+    """The configured engine's index, in ``<instance>/index/<backend>``.
+
+    Imported on demand: an installation loads only the engine it runs."""
+    backend = settings.search.backend
+    if backend == "whoosh":
+        from ged.adapters.search_whoosh import WhooshSearchIndex
+
         return WhooshSearchIndex(settings.index_dir)
+    if backend == "tantivy":
+        from ged.adapters.search_tantivy import TantivySearchIndex
+
+        return TantivySearchIndex(settings.index_dir)
     raise ConfigurationError(
-        f"search.backend: unknown search engine {settings.search.backend!r} (whoosh)"
+        f"search.backend: unknown search engine {backend!r} ({', '.join(SEARCH_BACKENDS)})"
     )
 
 

@@ -55,9 +55,20 @@ class RegistrySettings:
     max_files: int = 20
 
 
+SEARCH_BACKENDS = ("whoosh", "tantivy")
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     backend: str = "whoosh"
+
+    def __post_init__(self) -> None:
+        backend = self.backend.strip().lower()
+        if backend not in SEARCH_BACKENDS:
+            raise ValueError(
+                f"search.backend must be one of {', '.join(SEARCH_BACKENDS)}, not {self.backend!r}"
+            )
+        object.__setattr__(self, "backend", backend)
 
 
 @dataclass(frozen=True)

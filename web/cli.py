@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from flask.cli import FlaskGroup
 
 from ged import bootstrap
 from ged.bootstrap import Container
-from ged.config import load_settings
+from ged.config import SEARCH_BACKENDS, SearchSettings, load_settings
 from ged.demo import DEFAULT_MAILS, load_demo, load_mails
 from ged.domain.errors import ConfigurationError, GedError
 from ged.domain.model import Locale, MailStatus, Role
@@ -261,13 +262,37 @@ def check_command() -> None:
 
 
 @cli.command("reindex")
-def reindex_command() -> None:
+@click.option(
+    "--backend",
+    type=click.Choice(SEARCH_BACKENDS),
+    default=None,
+    help="Build this engine's index instead of the configured one's (to switch engines).",
+)
+def reindex_command(backend: str | None) -> None:
     """Rebuild the search index from the database (lost, locked or corrupt index)."""
-    search = container().search
+    ged = container()
+    search = ged.search
+    target = None
+    if backend is not None and backend != ged.settings.search.backend:
+        settings = replace(ged.settings, search=SearchSettings(backend=backend))
+        target = bootstrap.make_search_index(settings)
     total = search.total_to_index()
-    with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
-        done = search.reindex(progress=bar.update)
+    try:
+        with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
+            done = search.reindex(progress=bar.update, index=target)
+    except GedError as exc:
+        _fail(exc)
+        return
+    finally:
+        if target is not None:
+            target.close()
     click.echo(f"{done} items indexed.")
+    if target is not None:
+        click.echo(
+            f"The {backend} index is ready. To switch, set GED_SEARCH_BACKEND={backend} "
+            "(or [search] backend) and restart the web server and the worker; edits made "
+            "meanwhile are indexed by the worker's queued jobs (stop it before this command)."
+        )
 
 
 @cli.command("demo")

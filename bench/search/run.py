@@ -309,6 +309,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="time the build of every document")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-tantivy", action="store_true", help="skip tantivy and the API")
     args = parser.parse_args()
 
     corpus_path = CACHE / f"corpus-{args.docs}-{args.seed}.jsonl.gz"
@@ -376,6 +377,12 @@ def main() -> None:
             "p95": round(w["p95_ms"] / f["p95_ms"], 1),
         },
     }
+    if not args.no_tantivy:  # tantivy, and the API with each engine: backends.py
+        import backends
+
+        report["tantivy"] = backends.compare(
+            records, queries, args.seed, whoosh=lambda: query_index(records, args.seed)[0]
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
@@ -408,6 +415,8 @@ def main() -> None:
             f"bulk rate {label} the corpus; 100,000 extrapolated: ~{100_000 / bulk:.0f} s at that"
             " rate (optimistic: merges cost more as the index grows; --full times them all)"
         )
+    if "tantivy" in report:
+        print("\n".join(backends.report_lines(report["tantivy"], len(records))))
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

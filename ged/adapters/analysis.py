@@ -209,6 +209,9 @@ def stem_arabic(word: str) -> str:
     return word.replace("ة", "ه")
 
 
+# Letters repeat a small vocabulary: caching the per-word analysis makes indexing and
+# highlighting several times faster (the function is pure).
+@lru_cache(maxsize=262_144)
 def analyse_word(word: str) -> str | None:
     """The index term for one token, or None for a stop word."""
     if ARABIC_LETTER_RE.search(word):
@@ -234,10 +237,29 @@ def analyse(text: str) -> Iterator[Term]:
             position += 1
 
 
+def words(text: str) -> list[str]:
+    """``TOKEN_RE.findall(text)``, about three times faster: a space-separated chunk made only
+    of letters and digits (``str.isalnum``, a subset of ``\\w``) is one token as it stands; only
+    the others (punctuation, elisions, harakat) go through the regular expression."""
+    out: list[str] = []
+    for chunk in text.split():
+        if chunk.isalnum():
+            out.append(chunk)
+        else:
+            out += TOKEN_RE.findall(chunk)
+    return out
+
+
 def terms(text: str) -> list[str]:
-    return [t.text for t in analyse(text)]
+    """Index terms of ``text`` in order (``analyse`` without the offsets, for bulk indexing)."""
+    return [term for term in map(analyse_word, words(text)) if term]
+
+
+@lru_cache(maxsize=262_144)
+def fold_name_word(word: str) -> str:
+    return normalise_arabic(fold_accents(word.lower()))
 
 
 def normalise_name(text: str) -> str:
     """Names (correspondents): lower case and folding only, no stemming."""
-    return " ".join(normalise_arabic(fold_accents(w.lower())) for w in TOKEN_RE.findall(text))
+    return " ".join(map(fold_name_word, words(text)))

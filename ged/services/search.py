@@ -6,6 +6,7 @@ the search engines want one writer. Web requests only read.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy import func, or_, select, update
@@ -114,23 +115,62 @@ class Search:
             )
         return mails, documents
 
-    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the whole index from the database (lost, locked or corrupt index)."""
+    def reindex(
+        self, progress: Callable[[int], None] | None = None, index: SearchIndex | None = None
+    ) -> int:
+        """Rebuild the whole index from the database (lost, locked or corrupt index).
+
+        ``index``: build another engine's index instead (``ged reindex --backend``), so an
+        installation can switch engines with a complete index; the running one is untouched.
+        """
         started = utcnow()
-        self.index.recreate()
-        done = 0
+        target = self.index if index is None else index
+        target.recreate()
         with self._reader() as uow:
-            for items in _batches(uow.session):
-                self.index.upsert(items)
-                done += len(items)
-                if progress:
-                    progress(len(items))
+
+            def items() -> Iterator[IndexedItem]:
+                for batch in _batches(uow.session):
+                    yield from batch
+                    if progress:
+                        progress(len(batch))
+
+            # One writer and one commit for the whole rebuild: a commit costs a dozen fsyncs
+            # (tantivy) or a segment (Whoosh); a commit per batch made the rebuild 2-5x slower.
+            done = target.upsert(items())
+        if target is not self.index:
+            # indexed_at tells what the running engine holds: leave it. Rows edited while the
+            # rebuild ran are read again, so the other index is as fresh as the command's end.
+            self._catch_up(target, started)
+            return done
         with self._writer() as uow:
             # Rows changed while the rebuild ran keep an older indexed_at: the sweep sees them.
             uow.session.execute(update(Mail).values(indexed_at=started))
             uow.session.execute(update(Document).values(indexed_at=started))
             uow.commit()
         return done
+
+    def _catch_up(self, target: SearchIndex, since: dt.datetime) -> None:
+        with self._reader() as uow:
+            session = uow.session
+            mails = session.execute(select(Mail).where(Mail.updated_at >= since)).scalars().all()
+            if mails:
+                target.upsert(mail_items(session, mails))
+            documents = (
+                session.execute(
+                    select(Document).where(
+                        Document.updated_at >= since,
+                        ~Document.id.in_(select(MailDocument.document_id)),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            live = [d for d in documents if d.deleted_at is None]
+            if live:
+                target.upsert(document_items(session, live))
+            gone = [f"document:{d.id}" for d in documents if d.deleted_at is not None]
+            if gone:
+                target.delete(gone)
 
     def total_to_index(self) -> int:
         with self._reader() as uow:
