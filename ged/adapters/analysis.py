@@ -173,7 +173,7 @@ ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
 ARABIC_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     text: str
     position: int
@@ -209,6 +209,8 @@ def stem_arabic(word: str) -> str:
     return word.replace("ة", "ه")
 
 
+# A corpus repeats its words: indexing 100,000 letters analyses each distinct word once.
+@lru_cache(maxsize=262_144)
 def analyse_word(word: str) -> str | None:
     """The index term for one token, or None for a stop word."""
     if ARABIC_LETTER_RE.search(word):
@@ -240,4 +242,9 @@ def terms(text: str) -> list[str]:
 
 def normalise_name(text: str) -> str:
     """Names (correspondents): lower case and folding only, no stemming."""
-    return " ".join(normalise_arabic(fold_accents(w.lower())) for w in TOKEN_RE.findall(text))
+    return " ".join(map(_normalise_name_word, TOKEN_RE.findall(text)))
+
+
+@lru_cache(maxsize=262_144)
+def _normalise_name_word(word: str) -> str:
+    return normalise_arabic(fold_accents(word.lower()))

@@ -33,7 +33,7 @@ from whoosh import index
 ix = index.open_dir(sys.argv[1], indexname=sys.argv[2])
 writer = ix.writer()
 writer.add_document(key="mail:999999", kind="mail", object_id=999999, title="fantôme",
-                    body="lotissement fantôme", confidential="0", unit="1")
+                    body="lotissement fantôme", access="mopen mu1", unit="1")
 print("locked", flush=True)
 time.sleep(300)
 """
