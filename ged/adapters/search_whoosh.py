@@ -21,6 +21,7 @@ import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ HIGHLIGHT_CHARS = 20_000
 # (skip_to), not over its whole posting lists.
 NARROW_SHARE = 0.25
 CACHED_VISIBILITIES = 256
+# Document numbers of searched words kept per index generation (~45 bytes each in a set).
+CACHED_WORD_POSTINGS = 1_000_000
 
 
 class GedTokenizer(Tokenizer):  # type: ignore[misc]
@@ -200,6 +203,8 @@ class _Generation:
         self._all: frozenset[int] | None = None
         self._dates: list[int] | None = None
         self._facets: dict[str, list[tuple[str, frozenset[int]]]] = {}
+        self._words: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
+        self._words_size = 0
 
     def all_docs(self) -> frozenset[int]:
         if self._all is None:
@@ -211,6 +216,21 @@ class _Generation:
         if found is None:
             found = frozenset(self.searcher.docs_for_query(query.Term(field, text)))
             self._terms[field, text] = found
+        return found
+
+    def word(self, field: str, text: str) -> frozenset[int]:
+        """A searched word's documents, kept (least recently used out) within a budget."""
+        key = (field, text)
+        found = self._words.get(key)
+        if found is not None:
+            self._words.move_to_end(key)
+            return found
+        found = frozenset(self.searcher.docs_for_query(query.Term(field, text)))
+        self._words[key] = found
+        self._words_size += len(found)
+        while self._words_size > CACHED_WORD_POSTINGS and len(self._words) > 1:
+            _, dropped = self._words.popitem(last=False)
+            self._words_size -= len(dropped)
         return found
 
     def visible(self, visibility: Visibility) -> frozenset[int] | None:
@@ -350,14 +370,18 @@ class WhooshSearchIndex:
             searcher = generation.searcher
             allowed = _filtered(generation, q, generation.visible(visibility))
             parsed = self._parse(searcher, text) if text else None
+            by_relevance = parsed is not None and q.sort not in ("date", "-date")
+            scores: dict[int, float] | None = None
             if parsed is None:
                 docs = allowed if allowed is not None else generation.all_docs()
             else:
-                docs = _matching(searcher, parsed, allowed, generation.size)
+                docs, scores = _matches(generation, parsed, allowed, by_relevance)
             page = max(1, q.page)
             per_page = min(max(1, q.per_page), 100)
             start, wanted = (page - 1) * per_page, page * per_page
-            if parsed is not None and q.sort not in ("date", "-date"):
+            if by_relevance and scores is not None:
+                shown = heapq.nlargest(wanted, scores.items(), key=itemgetter(1))[start:]
+            elif by_relevance and parsed is not None:
                 shown = self._by_relevance(searcher, parsed, docs, wanted)[start:]
             else:
                 dates = generation.dates()
@@ -468,7 +492,7 @@ class WhooshSearchIndex:
         if not changed:
             return None
         suggestion = " ".join(words)
-        found = _matching(searcher, self._parse(searcher, suggestion), allowed, generation.size)
+        found, _ = _matches(generation, self._parse(searcher, suggestion), allowed, False)
         return suggestion if found else None
 
 
@@ -500,6 +524,82 @@ def _filtered(
     return docs
 
 
+def _matches(
+    generation: _Generation, parsed: query.Query, allowed: frozenset[int] | None, scored: bool
+) -> tuple[frozenset[int], dict[int, float] | None]:
+    """The documents the query matches among ``allowed`` (None: all), and their scores when
+    ``scored`` and they are few enough to score one by one (else None: Whoosh ranks them).
+
+    Words, ``AND`` and ``OR`` are set operations on each word's documents (cached); a phrase is
+    first the documents holding all its words, then its positions are checked there only.
+    """
+    searcher, size = generation.searcher, generation.size
+    bound = _superset(generation, parsed)
+    if bound is None:  # a query shape the set algebra does not cover: Whoosh walks it
+        return _matching(searcher, parsed, allowed, size), None
+    candidates, exact = bound
+    if allowed is not None:
+        candidates = allowed & candidates
+    few = len(candidates) <= NARROW_SHARE * size
+    if exact and scored and few:
+        return candidates, _term_scores(generation, parsed, candidates)
+    if exact:
+        return candidates, None
+    if few:
+        scores = _narrow(searcher, parsed, candidates, scored)
+        return frozenset(scores), scores if scored else None
+    return candidates.intersection(searcher.docs_for_query(parsed)), None
+
+
+def _term_scores(
+    generation: _Generation, parsed: query.Query, docs: frozenset[int]
+) -> dict[int, float]:
+    """Whoosh's score of words joined by AND/OR: the sum of each word's score where it occurs.
+    Each word's matcher visits only the documents that hold it (its set), not its whole list."""
+    searcher = generation.searcher
+    context = searcher.context()
+    scores = dict.fromkeys(docs, 0.0)
+    leaves = searcher.leaf_searchers()
+    for field, text in set(parsed.iter_all_terms()):
+        term = query.Term(field, text)
+        holding = docs & generation.word(field, str(text))
+        for i, (leaf, offset) in enumerate(leaves):
+            end = leaves[i + 1][1] if i + 1 < len(leaves) else generation.size
+            local = sorted(d - offset for d in holding if offset <= d < end)
+            if not local:
+                continue
+            matcher = term.matcher(leaf, context)
+            for d in local:
+                matcher.skip_to(d)
+                scores[offset + d] += float(matcher.score())
+    return scores
+
+
+def _superset(generation: _Generation, q: query.Query) -> tuple[frozenset[int], bool] | None:
+    """Documents that may match ``q`` and whether they all do, from the words' sets alone."""
+    # Exact types: subclasses (FuzzyTerm, Variations…) match more than their words.
+    kind = type(q)
+    if kind is query.Term:
+        return generation.word(q.fieldname, str(q.text)), True
+    if kind is query.Phrase:
+        words = [generation.word(q.fieldname, str(w)) for w in q.words]
+        return frozenset.intersection(*sorted(words, key=len)), len(words) == 1
+    if q is query.NullQuery:
+        return frozenset(), True
+    if kind in (query.And, query.Or):
+        parts = [_superset(generation, sub) for sub in q.subqueries]
+        if any(part is None for part in parts):
+            return None
+        sets = [part[0] for part in parts if part is not None]
+        exact = all(part[1] for part in parts if part is not None)
+        if not sets:
+            return frozenset(), True
+        if kind is query.And:
+            return frozenset.intersection(*sorted(sets, key=len)), exact
+        return frozenset().union(*sets), exact
+    return None
+
+
 def _matching(
     searcher: Searcher, parsed: query.Query, allowed: frozenset[int] | None, size: int
 ) -> frozenset[int]:
@@ -508,21 +608,36 @@ def _matching(
         return frozenset(searcher.docs_for_query(parsed))
     if len(allowed) > NARROW_SHARE * size:
         return allowed.intersection(searcher.docs_for_query(parsed))
-    # Few documents to check: the query's matcher jumps (skip_to) from one allowed document to
-    # the next instead of decoding every posting; phrases check positions only there.
-    found: set[int] = set()
+    return frozenset(_narrow(searcher, parsed, allowed, scored=False))
+
+
+def _narrow(
+    searcher: Searcher, parsed: query.Query, allowed: frozenset[int], scored: bool
+) -> dict[int, float]:
+    """The documents of a small ``allowed`` set the query matches, with their scores.
+
+    The query's matcher jumps (skip_to) from one allowed document to the next instead of
+    decoding every posting, phrases check positions only there, and only those are scored.
+    """
+    found: dict[int, float] = {}
+    context = searcher.context() if scored else searcher.boolean_context()
     leaves = searcher.leaf_searchers()
+    size = searcher.doc_count_all()
     for i, (leaf, offset) in enumerate(leaves):
         end = leaves[i + 1][1] if i + 1 < len(leaves) else size
         local = sorted(d - offset for d in allowed if offset <= d < end)
         if not local:
             continue
-        matcher = parsed.matcher(leaf, leaf.boolean_context())
+        matcher = parsed.matcher(leaf, context)
         if not matcher.is_active():
             continue
-        both = IntersectionMatcher(ListMatcher(local), matcher)
-        found.update(offset + d for d in both.all_ids())
-    return frozenset(found)
+        # Stepped, not all_ids(): that would decode the query's whole posting lists. The list
+        # adds its constant weight (1.0) to every score: taken off, scores are Whoosh's own.
+        both = IntersectionMatcher(ListMatcher(local, all_weights=1.0), matcher)
+        while both.is_active():
+            found[offset + both.id()] = float(both.score()) - 1.0 if scored else 0.0
+            both.next()
+    return found
 
 
 def _highlight_terms(parsed: query.Query) -> set[str]:

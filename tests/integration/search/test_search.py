@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from ged.adapters.orm import Mail, MailDocument, PageText, Version
-from ged.adapters.search_whoosh import NARROW_SHARE, WhooshSearchIndex, _matching
+from ged.adapters.search_whoosh import (
+    NARROW_SHARE,
+    WhooshSearchIndex,
+    _matches,
+    _matching,
+    _narrow,
+)
 from ged.bootstrap import Container
 from ged.domain.errors import ValidationError
 from ged.domain.model import Role
@@ -217,7 +223,14 @@ def test_a_narrow_permission_set_finds_the_same_hits_as_the_whole_index(tmp_path
     index.delete([f"mail:{n}" for n in range(0, 600, 9)])
     generation = index._current()
     searcher = generation.searcher
-    for text in ("permis", "permis voirie", '"permis de construire"', "رخصة OR façade"):
+    for text in (
+        "permis",
+        "permis voirie",
+        '"permis de construire"',
+        "رخصة OR façade",
+        "voirie NOT permis",
+        '"permis de construire" OR lotissement',
+    ):
         parsed = index._parse(searcher, text)
         everything = frozenset(searcher.docs_for_query(parsed))
         allowed = generation.visible(Visibility(units=frozenset({3}), user_id=1))
@@ -225,4 +238,17 @@ def test_a_narrow_permission_set_finds_the_same_hits_as_the_whole_index(tmp_path
         assert 0 < len(allowed) < NARROW_SHARE * generation.size
         assert _matching(searcher, parsed, allowed, generation.size) == everything & allowed
         assert everything & allowed, text
+        # Word sets, then positions where needed: the same hits, for few, many or all.
+        for visible in (allowed, generation.visible(Visibility(all_open_mail=True)), None):
+            hits, _ = _matches(generation, parsed, visible, scored=True)
+            assert hits == (everything if visible is None else everything & visible), text
+        # Scored only where allowed, the hits keep Whoosh's own scores.
+        scores = _narrow(searcher, parsed, allowed, scored=True)
+        whole = searcher.search(parsed, filter=set(allowed), limit=None)
+        assert {hit.docnum: hit.score for hit in whole} == pytest.approx(scores)
+        hits, summed = _matches(generation, parsed, allowed, scored=True)
+        if "NOT" in text:  # outside the word-set algebra: Whoosh ranks it itself
+            assert summed is None
+        else:
+            assert summed == pytest.approx(scores), text
     index.close()
