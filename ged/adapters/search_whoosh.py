@@ -281,7 +281,14 @@ class WhooshSearchIndex:
         if self._index is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             if index.exists_in(str(self.directory), indexname=INDEX_NAME):
-                self._index = index.open_dir(str(self.directory), indexname=INDEX_NAME)
+                opened = index.open_dir(str(self.directory), indexname=INDEX_NAME)
+                if set(opened.schema.names()) != set(make_schema().names()):
+                    opened.close()
+                    raise Conflict(
+                        "L'index de recherche a été écrit par une version précédente de ged "
+                        f"({self.directory}) : reconstruisez-le avec `ged reindex`."
+                    )
+                self._index = opened
             else:
                 self._index = index.create_in(
                     str(self.directory), make_schema(), indexname=INDEX_NAME
