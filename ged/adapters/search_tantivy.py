@@ -40,6 +40,7 @@ from ged.adapters.analysis import (
     normalise_name,
     words,
 )
+from ged.adapters.search_access import access_tokens, visibility_tokens
 from ged.domain.errors import Conflict, StorageError, ValidationError
 from ged.domain.search import (
     AGENCY_UNIT,
@@ -238,7 +239,7 @@ class TantivySearchIndex:
         units = item.units or ((AGENCY_UNIT,) if item.kind == "document" else ())
         for unit in units:
             doc.add_text("unit", str(unit))
-        for token in _access_tokens(item, units):
+        for token in access_tokens(item):
             doc.add_text("access", token)
         doc.add_date("date", dt.datetime.combine(item.date, dt.time.min, tzinfo=dt.UTC))
         return doc
@@ -331,19 +332,9 @@ class TantivySearchIndex:
         }
 
     def _permission(self, visibility: Visibility) -> tantivy.Query | None:
-        if visibility.everything:
+        tokens = visibility_tokens(visibility)
+        if tokens is None:
             return None
-        tokens = []
-        if visibility.user_id is not None:
-            tokens.append(f"p{visibility.user_id}")
-        if visibility.all_open_mail:
-            tokens.append("mopen")
-        else:
-            tokens += [f"mu{u}" for u in sorted(visibility.units)]
-        if visibility.all_open_documents:
-            tokens.append("dopen")
-        else:
-            tokens += [f"du{u}" for u in sorted({*visibility.units, AGENCY_UNIT})]
         return tantivy.Query.term_set_query(self.schema, "access", tokens)
 
     def _field_filters(self, q: SearchQuery) -> list[tantivy.Query]:
@@ -658,16 +649,6 @@ def _midnight(day: dt.date | None) -> dt.datetime | None:
 def _text(doc: tantivy.Document, name: str) -> str:
     value = doc.get_first(name)
     return bytes(value).decode("utf-8") if value else ""
-
-
-def _access_tokens(item: IndexedItem, units: Sequence[int]) -> list[str]:
-    """The ``access`` tokens of an item; see ``TantivySearchIndex._permission``."""
-    tokens = [f"p{p}" for p in item.people]
-    if not item.confidential:
-        letter = "m" if item.kind == "mail" else "d"
-        tokens.append(f"{letter}open")
-        tokens += [f"{letter}u{u}" for u in units]
-    return tokens
 
 
 def _edits(a: str, b: str) -> int:

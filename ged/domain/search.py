@@ -38,6 +38,11 @@ class IndexedItem:
     units: tuple[int, ...] = ()
     people: tuple[int, ...] = ()  # user ids who see it by name, confidential or not
     confidential: bool = False
+    # Who holds or held a task on it (``permissions.task_holders``): they see it unless it is
+    # confidential. Assignees apart, because a delegate also sees what their delegator holds.
+    task_assignees: tuple[int, ...] = ()
+    task_users: tuple[int, ...] = ()  # named candidates and the people who completed a task
+    task_units: tuple[int, ...] = ()  # unit pools a task was offered to
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class Visibility:
     all_open_documents: bool = False  # admin: every non-confidential library document
     units: frozenset[int] = frozenset()
     user_id: int | None = None
+    # People this user stands in for today (delegations): their assigned tasks count as theirs.
+    delegators: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

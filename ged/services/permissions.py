@@ -130,12 +130,26 @@ def visible_document(session: Session, actor: Actor) -> ColumnElement[bool]:
 
 
 def search_visibility(session: Session, actor: Actor) -> Visibility:
-    """The same rule as ``visible_mail``/``visible_document``, in the search port's terms."""
+    """The same rule as ``visible_mail``/``visible_document``, in the search port's terms.
+
+    Task holders are indexed with each item; only the delegations, which change by the day,
+    are read here.
+    """
     if actor.user_id is None or actor.role is Role.AUDITOR:
         return Visibility(everything=True, user_id=actor.user_id)
+    today = dt.datetime.now(dt.UTC).date()
+    delegators = session.execute(
+        select(Delegation.from_user_id).where(
+            Delegation.to_user_id == actor.user_id,
+            Delegation.starts_on <= today,
+            Delegation.ends_on >= today,
+            Delegation.ended_at.is_(None),
+        )
+    ).scalars()
     return Visibility(
         all_open_mail=actor.role in AGENCY_WIDE,
         all_open_documents=actor.role is Role.ADMIN,
         units=frozenset(unit_subtree(session, actor.unit_id)),
         user_id=actor.user_id,
+        delegators=frozenset(delegators),
     )

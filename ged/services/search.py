@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from ged.adapters.orm import (
     MailPerson,
     MailUnit,
     PageText,
+    Task,
     Version,
     utcnow,
 )
@@ -238,6 +241,37 @@ def _texts(session: Session, document_ids: Sequence[int]) -> dict[int, str]:
     return {k: "\n".join(v) for k, v in out.items()}
 
 
+@dataclass
+class _Holders:
+    """Who holds or held a task on one item, as ``permissions.task_holders`` reads them."""
+
+    assignees: set[int] = field(default_factory=set)
+    users: set[int] = field(default_factory=set)  # named candidates, people who completed one
+    units: set[int] = field(default_factory=set)  # unit pools
+
+
+def _holders(session: Session, column: Any, ids: Sequence[int]) -> dict[int, _Holders]:
+    """``column``: ``Task.mail_id`` or ``Task.document_id``."""
+    out: dict[int, _Holders] = {}
+    rows = session.execute(
+        select(
+            column,
+            Task.assignee_id,
+            Task.candidate_user_id,
+            Task.completed_by_id,
+            Task.candidate_unit_id,
+        ).where(column.in_(ids))
+    )
+    for item_id, assignee, candidate, completer, unit in rows:
+        held = out.setdefault(item_id, _Holders())
+        if assignee is not None:
+            held.assignees.add(assignee)
+        held.users.update(u for u in (candidate, completer) if u is not None)
+        if unit is not None:
+            held.units.add(unit)
+    return out
+
+
 def mail_items(session: Session, mails: Sequence[Mail]) -> list[IndexedItem]:
     ids = [m.id for m in mails]
     units: dict[int, list[int]] = {}
@@ -259,9 +293,11 @@ def mail_items(session: Session, mails: Sequence[Mail]) -> list[IndexedItem]:
     ):
         documents.setdefault(mail_id, []).append(document_id)
     texts = _texts(session, [d for ds in documents.values() for d in ds])
+    holders = _holders(session, Task.mail_id, ids)
     items = []
     for mail in mails:
         named = set(people.get(mail.id, []))
+        held = holders.get(mail.id, _Holders())
         if mail.registered_by_id is not None:
             named.add(mail.registered_by_id)
         items.append(
@@ -280,6 +316,9 @@ def mail_items(session: Session, mails: Sequence[Mail]) -> list[IndexedItem]:
                 units=tuple(sorted(units.get(mail.id, []))),
                 people=tuple(sorted(named)),
                 confidential=mail.confidential,
+                task_assignees=tuple(sorted(held.assignees)),
+                task_users=tuple(sorted(held.users)),
+                task_units=tuple(sorted(held.units)),
             )
         )
     return items
@@ -293,6 +332,8 @@ def document_items(session: Session, documents: Sequence[Document]) -> list[Inde
     ):
         tags.setdefault(document_id, []).append(tag)
     texts = _texts(session, ids)
+    holders = _holders(session, Task.document_id, ids)
+    none = _Holders()
     return [
         IndexedItem(
             key=f"document:{d.id}",
@@ -305,6 +346,9 @@ def document_items(session: Session, documents: Sequence[Document]) -> list[Inde
             units=(d.unit_id,) if d.unit_id is not None else (),
             people=(d.created_by_id,) if d.created_by_id is not None else (),
             confidential=d.confidential,
+            task_assignees=tuple(sorted(holders.get(d.id, none).assignees)),
+            task_users=tuple(sorted(holders.get(d.id, none).users)),
+            task_units=tuple(sorted(holders.get(d.id, none).units)),
         )
         for d in documents
     ]

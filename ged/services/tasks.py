@@ -829,6 +829,7 @@ class Tasks:
             session.flush()
         except StaleDataError:
             raise Conflict("Quelqu'un d'autre a modifié cette tâche avant vous.") from None
+        self._reindex_holders(uow, row.mail_id, row.document_id)
         uow.commit()
         return StepResult(row.id, outcome, (), False, (), None)
 
@@ -1000,6 +1001,16 @@ class Tasks:
     def _index_document_later(self, document_id: int) -> Callable[[], None]:
         return lambda: self._jobs.enqueue(INDEX_DOCUMENT, document_id)
 
+    def _reindex_holders(
+        self, uow: UnitOfWork, mail_id: int | None, document_id: int | None
+    ) -> None:
+        """Whoever holds or held a task on a mail (or library document) finds it in search: its
+        index entry carries them, so it is rewritten when a task is created or changes hands."""
+        if mail_id is not None:
+            uow.on_commit(lambda: self._jobs.enqueue(INDEX_MAIL, mail_id))
+        elif document_id is not None:
+            uow.on_commit(self._index_document_later(document_id))
+
     # -- Bringing the task table in line -------------------------------------------------------
 
     def _sync(
@@ -1088,6 +1099,8 @@ class Tasks:
                     )
                 )
         self._notify_new(uow, context, synced.created, now)
+        if synced.created or completed is not None:
+            self._reindex_holders(uow, context.mail_id, context.document_id)
         for event in snapshot.events:
             if event.kind != "escalation":
                 synced.notes.append(f"événement {event.kind} « {event.name} » non traité")
@@ -1325,6 +1338,7 @@ class Tasks:
             row.state = TaskState.CLAIMED.value
             self._flush_or_conflict(session, "Quelqu'un d'autre a pris cette tâche avant vous.")
             self._audit_task(session, actor, AuditAction.TASK_CLAIMED, row, {})
+            self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
 
     def release(self, actor: Actor, task_id: int, expected_version: int | None = None) -> None:
@@ -1349,6 +1363,7 @@ class Tasks:
             self._audit_task(
                 session, actor, AuditAction.TASK_RELEASED, row, {"previous_assignee": previous}
             )
+            self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
 
     def reassign(
@@ -1394,6 +1409,7 @@ class Tasks:
                 {"from": previous, "to": target.id, **({"comment": comment} if comment else {})},
             )
             self._notify_assignment(uow, row, target, now=self.now())
+            self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
 
     def _visible_task(self, session: Session, actor: Actor, task_id: int) -> Task:
@@ -2038,6 +2054,7 @@ class Tasks:
         )
         session.add(escalation)
         session.flush()
+        self._reindex_holders(uow, late.mail_id, late.document_id)
         recipients = self._addresses(session, [manager_id] if manager_id else [])
         if not recipients:
             recipients = self._pool_addresses(session, None, Role.ADMIN.value)

@@ -13,12 +13,15 @@ and what to do. (On NFS, flock may not be shared between machines: keep the inde
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
+from whoosh import fields
+from whoosh import index as whoosh_index
 
 from ged.adapters.search_whoosh import INDEX_NAME, WhooshSearchIndex
 from ged.bootstrap import Container
@@ -33,7 +36,7 @@ from whoosh import index
 ix = index.open_dir(sys.argv[1], indexname=sys.argv[2])
 writer = ix.writer()
 writer.add_document(key="mail:999999", kind="mail", object_id=999999, title="fantôme",
-                    body="lotissement fantôme", confidential="0", unit="1")
+                    body="lotissement fantôme", access="mopen mu1", unit="1")
 print("locked", flush=True)
 time.sleep(300)
 """
@@ -114,3 +117,24 @@ def test_reindex_recovers_after_a_killed_writer(
     assert container.search.reindex() == 1
     results = container.search.search(world.agent_sau, SearchQuery(text="eclairage"))
     assert [h.object_id for h in results.hits] == [mail]
+
+
+def test_an_index_written_by_an_older_version_asks_for_a_reindex(
+    world: World, container: Container
+) -> None:
+    mail = world.register("Voirie", "éclairage public", world.sau)
+    container.search.index.close()
+    shutil.rmtree(container.settings.index_dir)
+    container.settings.index_dir.mkdir(parents=True)
+    # An earlier schema: the permission filter's field is missing.
+    whoosh_index.create_in(
+        str(container.settings.index_dir),
+        fields.Schema(key=fields.ID(stored=True, unique=True), body=fields.TEXT()),
+        indexname=INDEX_NAME,
+    )
+
+    with pytest.raises(Conflict, match="ged reindex"):
+        container.search.search(world.agent_sau, SearchQuery(text="eclairage"))
+
+    assert container.search.reindex() == 1
+    assert world.find(world.agent_sau, "eclairage") == [mail]
