@@ -360,6 +360,8 @@ class Evaluator:
 
     The limit is checked between steps, so it holds in any thread (no signals). The bounds on
     numbers and sizes keep each single step short, which is what makes that check sufficient.
+    It counts the thread's own CPU time: on a loaded server a thread may wait longer than the
+    limit for a core (or for the GIL), and a trivial condition must not fail for that.
     """
 
     def __init__(
@@ -367,7 +369,7 @@ class Evaluator:
         *,
         time_limit: float = DEFAULT_TIME_LIMIT,
         max_steps: int = MAX_STEPS,
-        clock: Callable[[], float] = time.perf_counter,
+        clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.time_limit = time_limit
         self.max_steps = max_steps
