@@ -22,6 +22,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 from wtforms import SelectChoice  # type: ignore[attr-defined]
@@ -46,6 +48,7 @@ from web.forms import (
     RegisterExportForm,
     optional_id,
 )
+from web.i18n import translate
 from web.mail import labels
 from web.mail.exports import REGISTER_COLUMNS, content_disposition, register_csv
 from web.mail.pdf import ReceiptData, RegisterData, receipt_pdf, register_pdf
@@ -124,10 +127,10 @@ def _find_mail(actor: Actor, chrono: str, direction: str, field: str) -> Mail:
 
 def _filter_choices(form: MailFilterForm) -> None:
     registry = container().registry
-    form.unit.choices = [SelectChoice("", "Toutes")] + [
+    form.unit.choices = [SelectChoice("", _("Toutes"))] + [
         SelectChoice(str(u.id), f"{u.code} · {u.name}") for u in registry.units()
     ]
-    form.mail_type.choices = [SelectChoice("", "Tous")] + [
+    form.mail_type.choices = [SelectChoice("", _("Tous"))] + [
         SelectChoice(str(t.id), t.name) for t in registry.mail_types()
     ]
 
@@ -171,7 +174,7 @@ def index() -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             status = 400
     else:
         status = 400
@@ -197,8 +200,9 @@ def _mail_form_choices(form: MailFieldsForm) -> None:
     form.mail_type_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(
             str(t.id),
-            f"{t.name} · délai {t.delay_days} jour{'s' if t.delay_days > 1 else ''} ouvré"
-            f"{'s' if t.delay_days > 1 else ''}",
+            t.name
+            + " · "
+            + ngettext("délai %(num)d jour ouvré", "délai %(num)d jours ouvrés", t.delay_days),
         )
         for t in registry.mail_types()
     ]
@@ -261,13 +265,13 @@ def new() -> ResponseReturnValue:
     except GedError as exc:
         if not _is_form_error(exc):
             raise
-        message = exc.message
+        message = translate(exc.message)
         if uploads:
-            message += " Sélectionnez à nouveau les fichiers : ils n'ont pas été conservés."
+            message += " " + _("Sélectionnez à nouveau les fichiers : ils n'ont pas été conservés.")
         flash(message, "danger")
         field = getattr(exc, "field", None)
         return _render_new(form, 400, FORM_FIELDS.get(field or "", field))
-    flash(f"Courrier enregistré sous le numéro {registered.chrono}.", "success")
+    flash(_("Courrier enregistré sous le numéro %(chrono)s.", chrono=registered.chrono), "success")
     session[JUST_REGISTERED] = registered.id
     return redirect(url_for("mail.show", mail_id=registered.id), 303)
 
@@ -332,11 +336,11 @@ def edit(mail_id: int) -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             field = getattr(exc, "field", None)
             status, error_field = 400, FORM_FIELDS.get(field or "", field)
         else:
-            flash("Courrier modifié." if changes else "Aucune modification.", "success")
+            flash(_("Courrier modifié.") if changes else _("Aucune modification."), "success")
             return redirect(url_for("mail.show", mail_id=mail_id), 303)
     return render_template(
         "mail/edit.html", form=form, mail=view.mail, error_field=error_field
@@ -416,9 +420,9 @@ def comment(mail_id: int) -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
         else:
-            flash("Commentaire ajouté.", "success")
+            flash(_("Commentaire ajouté."), "success")
             return redirect(url_for("mail.show", mail_id=mail_id, _anchor="comments"), 303)
     return _render_show(mail_id, 400, comment_form=form)
 
@@ -438,9 +442,12 @@ def link(mail_id: int) -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
         else:
-            flash(f"Liaison avec le courrier {other.chrono} enregistrée.", "success")
+            flash(
+                _("Liaison avec le courrier %(chrono)s enregistrée.", chrono=other.chrono),
+                "success",
+            )
             return redirect(url_for("mail.show", mail_id=mail_id, _anchor="links"), 303)
     return _render_show(mail_id, 400, link_form=form)
 
@@ -455,9 +462,12 @@ def attach(mail_id: int) -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
         else:
-            flash(f"{len(uploads)} fichier(s) ajouté(s).", "success")
+            flash(
+                ngettext("%(num)d fichier ajouté.", "%(num)d fichiers ajoutés.", len(uploads)),
+                "success",
+            )
             return redirect(url_for("mail.show", mail_id=mail_id, _anchor="documents"), 303)
     return _render_show(mail_id, 400, attach_form=form)
 

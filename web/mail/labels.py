@@ -6,49 +6,57 @@ import datetime as dt
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _gettext
+
 from ged.domain.model import AuditAction
+from web.i18n import N_, format_day, format_moment, translate
+
+
+def gettext(text: str, **variables: object) -> str:
+    return str(_gettext(text, **variables))
+
 
 ACTION_LABELS: Mapping[str, str] = {
-    AuditAction.MAIL_REGISTERED: "Enregistrement du courrier",
-    AuditAction.MAIL_UPDATED: "Modification du courrier",
-    AuditAction.MAIL_VIEWED: "Consultation du courrier confidentiel",
-    AuditAction.MAIL_COMMENTED: "Commentaire ajouté",
-    AuditAction.MAIL_LINKED: "Réponse enregistrée",
-    AuditAction.DOCUMENT_CREATED: "Fichier ajouté",
-    AuditAction.DOCUMENT_UPDATED: "Fiche du document modifiée",
-    AuditAction.DOCUMENT_DOWNLOADED: "Fichier consulté ou téléchargé",
-    AuditAction.DOCUMENT_DELETED: "Fichier mis à la corbeille",
-    AuditAction.DOCUMENT_RESTORED: "Fichier restauré",
-    AuditAction.DOCUMENT_HOLD_SET: "Gel juridique posé",
-    AuditAction.DOCUMENT_HOLD_RELEASED: "Gel juridique levé",
-    AuditAction.VERSION_ADDED: "Nouvelle version d'un fichier",
-    AuditAction.OCR_RETRIED: "Lecture du fichier relancée",
-    AuditAction.MAIL_SCAN_ATTACHED: "Scan joint (feuille de couverture)",
-    AuditAction.DRAFT_QUALIFIED: "Scan qualifié en courrier",
-    AuditAction.CIRCUIT_DEPLOYED: "Circuit déployé",
-    AuditAction.CIRCUIT_STARTED: "Circuit démarré",
-    AuditAction.CIRCUIT_TIMER_FIRED: "Échéance du circuit atteinte",
-    AuditAction.TASK_CLAIMED: "Tâche prise en charge",
-    AuditAction.TASK_RELEASED: "Tâche remise dans le panier de l'entité",
-    AuditAction.TASK_COMPLETED: "Tâche traitée",
-    AuditAction.TASK_REASSIGNED: "Tâche réattribuée",
-    AuditAction.TASK_ESCALATED: "Tâche en retard signalée au responsable",
+    AuditAction.MAIL_REGISTERED: N_("Enregistrement du courrier"),
+    AuditAction.MAIL_UPDATED: N_("Modification du courrier"),
+    AuditAction.MAIL_VIEWED: N_("Consultation du courrier confidentiel"),
+    AuditAction.MAIL_COMMENTED: N_("Commentaire ajouté"),
+    AuditAction.MAIL_LINKED: N_("Réponse enregistrée"),
+    AuditAction.DOCUMENT_CREATED: N_("Fichier ajouté"),
+    AuditAction.DOCUMENT_UPDATED: N_("Fiche du document modifiée"),
+    AuditAction.DOCUMENT_DOWNLOADED: N_("Fichier consulté ou téléchargé"),
+    AuditAction.DOCUMENT_DELETED: N_("Fichier mis à la corbeille"),
+    AuditAction.DOCUMENT_RESTORED: N_("Fichier restauré"),
+    AuditAction.DOCUMENT_HOLD_SET: N_("Gel juridique posé"),
+    AuditAction.DOCUMENT_HOLD_RELEASED: N_("Gel juridique levé"),
+    AuditAction.VERSION_ADDED: N_("Nouvelle version d'un fichier"),
+    AuditAction.OCR_RETRIED: N_("Lecture du fichier relancée"),
+    AuditAction.MAIL_SCAN_ATTACHED: N_("Scan joint (feuille de couverture)"),
+    AuditAction.DRAFT_QUALIFIED: N_("Scan qualifié en courrier"),
+    AuditAction.CIRCUIT_DEPLOYED: N_("Circuit déployé"),
+    AuditAction.CIRCUIT_STARTED: N_("Circuit démarré"),
+    AuditAction.CIRCUIT_TIMER_FIRED: N_("Échéance du circuit atteinte"),
+    AuditAction.TASK_CLAIMED: N_("Tâche prise en charge"),
+    AuditAction.TASK_RELEASED: N_("Tâche remise dans le panier de l'entité"),
+    AuditAction.TASK_COMPLETED: N_("Tâche traitée"),
+    AuditAction.TASK_REASSIGNED: N_("Tâche réattribuée"),
+    AuditAction.TASK_ESCALATED: N_("Tâche en retard signalée au responsable"),
 }
 
 # The mail fields a correction names in the history (keys of the MAIL_UPDATED details).
 FIELD_LABELS: Mapping[str, str] = {
-    "subject": "objet",
-    "correspondent_id": "correspondant",
-    "letter_date": "date de la lettre",
-    "mail_date": "date de réception ou d'envoi",
-    "sender_reference": "référence de l'expéditeur",
-    "mail_type_id": "type",
-    "priority": "priorité",
-    "confidential": "confidentialité",
-    "channel": "canal",
-    "unit_ids": "entités destinataires",
-    "person_ids": "personnes désignées",
-    "due_on": "échéance",
+    "subject": N_("objet"),
+    "correspondent_id": N_("correspondant"),
+    "letter_date": N_("date de la lettre"),
+    "mail_date": N_("date de réception ou d'envoi"),
+    "sender_reference": N_("référence de l'expéditeur"),
+    "mail_type_id": N_("type"),
+    "priority": N_("priorité"),
+    "confidential": N_("confidentialité"),
+    "channel": N_("canal"),
+    "unit_ids": N_("entités destinataires"),
+    "person_ids": N_("personnes désignées"),
+    "due_on": N_("échéance"),
 }
 
 MEDIA_LABELS: Mapping[str, str] = {
@@ -60,18 +68,20 @@ MEDIA_LABELS: Mapping[str, str] = {
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    return translate(ACTION_LABELS.get(action, action))
 
 
 def action_detail(action: str, details: Mapping[str, object]) -> str:
     """The one detail worth a line in the history, in words; '' when there is none."""
     if action == AuditAction.MAIL_REGISTERED and details.get("chrono"):
-        return f"Numéro d'ordre {details['chrono']}"
+        return gettext("Numéro d'ordre %(chrono)s", chrono=details["chrono"])
     if action == AuditAction.MAIL_UPDATED and details:
-        fields = [FIELD_LABELS.get(name, name) for name in details if name != "due_on"]
-        return "Modifié : " + ", ".join(fields) if fields else "Échéance recalculée"
+        fields = [translate(FIELD_LABELS.get(name, name)) for name in details if name != "due_on"]
+        if not fields:
+            return gettext("Échéance recalculée")
+        return gettext("Modifié : %(fields)s", fields=", ".join(fields))
     if action == AuditAction.MAIL_LINKED and details.get("answered_by"):
-        return f"Répondu par le courrier {details['answered_by']}"
+        return gettext("Répondu par le courrier %(chrono)s", chrono=details["answered_by"])
     if action == AuditAction.DOCUMENT_CREATED and details.get("title"):
         return str(details["title"])
     if action in (AuditAction.DOCUMENT_HOLD_SET, AuditAction.DOCUMENT_HOLD_RELEASED):
@@ -91,7 +101,8 @@ def human_size(size: int) -> str:
 
 
 def fr_date(day: dt.date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "—"
+    """In the page's language (French outside a request)."""
+    return format_day(day)
 
 
 def local_time(moment: dt.datetime, zone: str) -> dt.datetime:
@@ -99,4 +110,4 @@ def local_time(moment: dt.datetime, zone: str) -> dt.datetime:
 
 
 def fr_datetime(moment: dt.datetime | None, zone: str) -> str:
-    return local_time(moment, zone).strftime("%d/%m/%Y %H:%M") if moment else "—"
+    return format_moment(moment, zone)

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from ged.domain.errors import ValidationError
 from ged.services.tasks import RESERVED_VARIABLES, OutcomeChoice, TaskDetail
+from web.i18n import N_
 
 MAX_TEXT = 500
 # Circuit variables are posted as "var-<name>": a circuit may name a variable "version" or
@@ -40,14 +41,14 @@ class FieldKind(enum.StrEnum):
 
 
 KNOWN: Mapping[str, tuple[FieldKind, str]] = {
-    "addressed_unit": (FieldKind.UNIT, "Entité chargée du traitement"),
-    "consulted_units": (FieldKind.UNITS, "Entités consultées pour avis"),
-    "approvers": (FieldKind.USERS, "Viseurs, dans l'ordre des visas"),
-    "signatory": (FieldKind.USER, "Signataire"),
-    "reviewer": (FieldKind.USER, "Relecteur"),
-    "approver": (FieldKind.USER, "Viseur"),
-    "version": (FieldKind.VERSION, "Version soumise"),
-    "processing_deadline": (FieldKind.DEADLINE, "Échéance du traitement"),
+    "addressed_unit": (FieldKind.UNIT, N_("Entité chargée du traitement")),
+    "consulted_units": (FieldKind.UNITS, N_("Entités consultées pour avis")),
+    "approvers": (FieldKind.USERS, N_("Viseurs, dans l'ordre des visas")),
+    "signatory": (FieldKind.USER, N_("Signataire")),
+    "reviewer": (FieldKind.USER, N_("Relecteur")),
+    "approver": (FieldKind.USER, N_("Viseur")),
+    "version": (FieldKind.VERSION, N_("Version soumise")),
+    "processing_deadline": (FieldKind.DEADLINE, N_("Échéance du traitement")),
 }
 
 
@@ -81,11 +82,11 @@ class FormField:
 
 def kind_of(name: str) -> tuple[FieldKind, str]:
     if name in RESERVED_VARIABLES:
-        return FieldKind.FIXED, "Numéro d'ordre" if name == "chrono" else name
+        return FieldKind.FIXED, N_("Numéro d'ordre") if name == "chrono" else name
     if name in KNOWN:
         return KNOWN[name]
     if name.endswith("_deadline"):
-        return FieldKind.DEADLINE, "Échéance"
+        return FieldKind.DEADLINE, N_("Échéance")
     return FieldKind.TEXT, name.replace("_", " ").capitalize()
 
 
