@@ -31,8 +31,8 @@ LOCALE_CHOICES = [
     SelectChoice(Locale.FR.value, "Français"),
     SelectChoice(Locale.AR.value, "العربية"),
 ]
-ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
-FILE_REQUIRED = "Choisissez un fichier."
+ROLE_CHOICES = [SelectChoice(r.value, _l(r.label)) for r in Role]
+FILE_REQUIRED = _l("Choisissez un fichier.")
 
 
 class Form(FlaskForm):
@@ -62,7 +62,7 @@ class PasswordForm(Form):
     )
     confirm = PasswordField(
         _l("Confirmer le nouveau mot de passe"),
-        validators=[DataRequired(), EqualTo("password", "Les deux saisies diffèrent.")],
+        validators=[DataRequired(), EqualTo("password", _l("Les deux saisies diffèrent."))],
     )
 
 
@@ -136,16 +136,16 @@ def split_tags(value: str | None) -> tuple[str, ...]:
 
 # --- mail registry (web/mail) ------------------------------------------------------------------
 
-DIRECTION_CHOICES = [SelectChoice(d.value, d.label) for d in Direction]
-PRIORITY_CHOICES = [SelectChoice(p.value, p.label) for p in Priority]
-CHANNEL_CHOICES = [SelectChoice(c.value, c.label) for c in Channel]
+DIRECTION_CHOICES = [SelectChoice(d.value, _l(d.label)) for d in Direction]
+PRIORITY_CHOICES = [SelectChoice(p.value, _l(p.label)) for p in Priority]
+CHANNEL_CHOICES = [SelectChoice(c.value, _l(c.label)) for c in Channel]
 MAIL_SORT_CHOICES = [
-    SelectChoice("-registered", "Enregistrement, plus récent d'abord"),
-    SelectChoice("registered", "Enregistrement, plus ancien d'abord"),
-    SelectChoice("-chrono", "Numéro d'ordre, décroissant"),
-    SelectChoice("chrono", "Numéro d'ordre, croissant"),
-    SelectChoice("due", "Échéance, plus proche d'abord"),
-    SelectChoice("-due", "Échéance, plus lointaine d'abord"),
+    SelectChoice("-registered", _l("Enregistrement, plus récent d'abord")),
+    SelectChoice("registered", _l("Enregistrement, plus ancien d'abord")),
+    SelectChoice("-chrono", _l("Numéro d'ordre, décroissant")),
+    SelectChoice("chrono", _l("Numéro d'ordre, croissant")),
+    SelectChoice("due", _l("Échéance, plus proche d'abord")),
+    SelectChoice("-due", _l("Échéance, plus lointaine d'abord")),
 ]
 
 
@@ -187,11 +187,14 @@ class MailFilterForm(Form):
 
     text = StringField(_l("Recherche"), validators=[Length(max=200)], name="q")
     direction = SelectField(
-        _l("Sens"), choices=[SelectChoice("", "Tous"), *DIRECTION_CHOICES], default=""
+        _l("Sens"), choices=[SelectChoice("", _l("Tous")), *DIRECTION_CHOICES], default=""
     )
     status = SelectField(
         _l("Statut"),
-        choices=[SelectChoice("", "Tous"), *(SelectChoice(s.value, s.label) for s in MailStatus)],
+        choices=[
+            SelectChoice("", _l("Tous")),
+            *(SelectChoice(s.value, _l(s.label)) for s in MailStatus),
+        ],
         default="",
     )
     unit = SelectField(_l("Entité"), coerce=str, validate_choice=False, name="unit")

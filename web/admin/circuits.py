@@ -39,7 +39,7 @@ from ged.services.circuits import (
 from web.admin import bp
 from web.extensions import container
 from web.forms import Form
-from web.i18n import babel_locale, current_language, translate
+from web.i18n import N_, babel_locale, current_language, translate
 from web.users import current_actor
 from workflows.parsing import MAX_BYTES
 
@@ -118,8 +118,10 @@ def _pack(bpmn: bytes) -> str:
     packed = base64.b64encode(zlib.compress(bpmn, 9)).decode()
     if len(packed) > MAX_PAYLOAD:
         raise ValidationError(
-            "Le fichier est trop volumineux pour être déployé depuis cette page : "
-            "utilisez la commande « ged circuit deploy »."
+            N_(
+                "Le fichier est trop volumineux pour être déployé depuis cette page : "
+                "utilisez la commande « ged circuit deploy »."
+            )
         )
     return packed
 
@@ -130,13 +132,15 @@ def _unpack(payload: str) -> bytes:
         inflater = zlib.decompressobj()
         bpmn = inflater.decompress(base64.b64decode(payload, validate=True), MAX_BYTES + 1)
     except (binascii.Error, ValueError, zlib.error):
-        raise ValidationError("Le fichier envoyé est illisible : recommencez le dépôt.") from None
+        raise ValidationError(
+            N_("Le fichier envoyé est illisible : recommencez le dépôt.")
+        ) from None
     return bpmn
 
 
 def _read_upload(storage: Any) -> bytes:
     if not isinstance(storage, FileStorage):
-        raise ValidationError("Choisissez un fichier.")
+        raise ValidationError(N_("Choisissez un fichier."))
     # One byte past the limit is enough for the service to refuse an oversized file.
     return storage.stream.read(MAX_BYTES + 1)
 
@@ -321,7 +325,7 @@ def _day(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise NotFound("Jour férié introuvable.") from None
+        raise NotFound(N_("Jour férié introuvable.")) from None
 
 
 def _year_arg() -> int:

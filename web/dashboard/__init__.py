@@ -31,7 +31,7 @@ from ged.services.dashboards import (
 )
 from web.dashboard import charts
 from web.extensions import container
-from web.i18n import format_day, translate
+from web.i18n import N_, format_day, translate
 from web.mail import labels
 from web.mail.exports import content_disposition, neutralise_formula
 from web.users import current_actor
@@ -403,12 +403,12 @@ def tasks() -> ResponseReturnValue:
     try:
         kind = TaskList(raw_list)
     except ValueError:
-        raise ValidationError("Liste inconnue.", "list") from None
+        raise ValidationError(N_("Liste inconnue."), "list") from None
     raw_age = _int("age")
     try:
         age = AgeBucket(raw_age) if raw_age is not None else None
     except ValueError:
-        raise ValidationError("Tranche de retard inconnue.", "age") from None
+        raise ValidationError(N_("Tranche de retard inconnue."), "age") from None
     period = _period() if kind is not TaskList.OVERDUE else None
     query = TaskQuery(
         list=kind,

@@ -32,7 +32,7 @@ from web.forms import (
     optional_id,
     split_tags,
 )
-from web.i18n import format_moment, translate
+from web.i18n import N_, format_moment, translate
 from web.users import current_actor
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -453,7 +453,7 @@ def _show_error(
 
 def _upload(data: object) -> Upload:
     if not isinstance(data, FileStorage):
-        raise ValidationError("Choisissez un fichier.", "files")
+        raise ValidationError(N_("Choisissez un fichier."), "files")
     return Upload(stream=cast(Any, data.stream), filename=data.filename or "")
 
 

@@ -48,7 +48,7 @@ from web.forms import (
     RegisterExportForm,
     optional_id,
 )
-from web.i18n import translate
+from web.i18n import N_, translate
 from web.mail import labels
 from web.mail.exports import REGISTER_COLUMNS, content_disposition, register_csv
 from web.mail.pdf import ReceiptData, RegisterData, receipt_pdf, register_pdf
@@ -483,7 +483,7 @@ def receipt(mail_id: int) -> ResponseReturnValue:
     view = container().registry.get(current_actor(), mail_id)
     mail = view.mail
     if mail.direction != Direction.INCOMING.value:
-        raise NotFound("L'accusé de réception n'existe que pour le courrier arrivée.")
+        raise NotFound(N_("L'accusé de réception n'existe que pour le courrier arrivée."))
     zone = container().settings.timezone
     data = ReceiptData(
         agency=_agency(),
@@ -507,8 +507,10 @@ def export() -> ResponseReturnValue:
     form = RegisterExportForm(formdata=request.args)
     if not form.validate() or form.start.data is None or form.end.data is None:
         raise ValidationError(
-            "Choisissez le registre (arrivée, départ ou interne), une période (dates du et au) "
-            "et un format (CSV ou PDF)."
+            N_(
+                "Choisissez le registre (arrivée, départ ou interne), une période (dates du et au) "
+                "et un format (CSV ou PDF)."
+            )
         )
     direction = Direction(form.direction.data)
     start: dt.date = form.start.data

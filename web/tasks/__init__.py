@@ -37,7 +37,7 @@ from ged.services.tasks import (
 from ged.services.uploads import Upload
 from web.extensions import container
 from web.forms import optional_id
-from web.i18n import format_day, format_moment, translate
+from web.i18n import N_, format_day, format_moment, translate
 from web.mail import labels
 from web.tasks import fields
 from web.tasks.forms import DelegationForm, ReassignForm
@@ -119,7 +119,7 @@ def _version() -> int:
     value = (request.form.get("version") or "").strip()
     if not value.isdigit():
         raise ValidationError(
-            "Le formulaire est incomplet (version de la tâche manquante) : rechargez la page."
+            N_("Le formulaire est incomplet (version de la tâche manquante) : rechargez la page.")
         )
     return int(value)
 
@@ -369,10 +369,12 @@ def reassign(task_id: int) -> ResponseReturnValue:
     form = ReassignForm()
     try:
         if not form.validate():
-            raise ValidationError("Le formulaire de réattribution est invalide.")
+            raise ValidationError(N_("Le formulaire de réattribution est invalide."))
         target = optional_id(form.to_user_id.data)
         if target is None:
-            raise ValidationError("Choisissez la personne à qui confier la tâche.", "to_user_id")
+            raise ValidationError(
+                N_("Choisissez la personne à qui confier la tâche."), "to_user_id"
+            )
         container().tasks.reassign(
             current_actor(), task_id, target, form.comment.data or "", _version()
         )
@@ -434,7 +436,7 @@ def _render_delegations(
     actor = current_actor()
     user_id = user_id if user_id is not None else actor.user_id
     if user_id is None:  # pages need a login: only a broken session gets here
-        raise NotFound("Personne introuvable.")
+        raise NotFound(N_("Personne introuvable."))
     rows = container().delegations.for_user(actor, user_id)
     form, manageable = _delegation_form(actor, user_id, form)
     if form.starts_on.data is None:
@@ -465,7 +467,7 @@ def create_delegation() -> ResponseReturnValue:
     to_id = optional_id(form.to_user_id.data)
     try:
         if to_id is None or from_id is None:
-            raise ValidationError("Choisissez à qui déléguer les tâches.", "to_user_id")
+            raise ValidationError(N_("Choisissez à qui déléguer les tâches."), "to_user_id")
         container().delegations.create(
             actor, from_id, to_id, form.starts_on.data, form.ends_on.data, form.reason.data or ""
         )
