@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from babel.numbers import format_decimal
 from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -31,7 +32,7 @@ from ged.services.dashboards import (
 )
 from web.dashboard import charts
 from web.extensions import container
-from web.i18n import N_, format_day, translate
+from web.i18n import N_, babel_locale, format_day, translate
 from web.mail import labels
 from web.mail.exports import content_disposition, neutralise_formula
 from web.users import current_actor
@@ -73,7 +74,7 @@ def _date(name: str) -> dt.date | None:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise ValidationError(
-            f"La date « {raw[:20]} » n'est pas valide (AAAA-MM-JJ).", name
+            _("La date « %(value)s » n'est pas valide (AAAA-MM-JJ).", value=raw[:20]), name
         ) from None
 
 
@@ -90,7 +91,7 @@ def _int(name: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or len(raw) > 12:
-        raise ValidationError(f"« {name} » doit être un nombre.", name)
+        raise ValidationError(_("« %(name)s » doit être un nombre.", name=name), name)
     return int(raw)
 
 
@@ -102,7 +103,9 @@ def _period_args(period: Period) -> dict[str, Any]:
 
 
 def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate:.1f} %".replace(".", ",")
+    if rate is None:
+        return "—"
+    return format_decimal(rate, "0.0", locale=babel_locale()) + " %"
 
 
 def _overdue_tables(overview: Overview) -> list[Table]:

@@ -118,8 +118,18 @@ def _find_mail(actor: Actor, chrono: str, direction: str, field: str) -> Mail:
     for mail in found.rows:
         if mail.chrono.casefold() == chrono.casefold():
             return mail
-    kind = f" {Direction(direction).label.lower()}" if direction else ""
-    raise ValidationError(f"Aucun courrier{kind} ne porte le numéro « {chrono} ».", field)
+    if direction:
+        raise ValidationError(
+            _(
+                "Aucun courrier %(direction)s ne porte le numéro « %(chrono)s ».",
+                direction=translate(Direction(direction).label).lower(),
+                chrono=chrono,
+            ),
+            field,
+        )
+    raise ValidationError(
+        _("Aucun courrier ne porte le numéro « %(chrono)s ».", chrono=chrono), field
+    )
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -389,7 +399,7 @@ def _render_show(
         link_form=link_form or LinkForm(formdata=None),
         attach_form=attach_form or AttachForm(formdata=None),
         circuits=container().tasks.progress(actor, mail_id),
-        outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
+        outcome_label=lambda outcome: translate(OUTCOME_LABELS.get(outcome, outcome)),
     ), status
 
 

@@ -336,7 +336,7 @@ def complete(task_id: int) -> ResponseReturnValue:
         )
     except GedError as exc:
         return _refused(task_id, exc, request.form, files_lost=bool(uploads))
-    label = OUTCOME_LABELS.get(result.outcome, result.outcome)
+    label = translate(OUTCOME_LABELS.get(result.outcome, result.outcome))
     flash(
         _("Tâche « %(task)s » traitée : %(outcome)s.", task=detail.task.name, outcome=label),
         "success",
