@@ -151,13 +151,13 @@ def binding_label(text: str, unit_names: dict[str, str]) -> str:
         binding = Binding.parse(text)
     except ValidationError:
         return text
-    label = binding.kind.label
+    label = translate(binding.kind.label)
     label = label[:1].upper() + label[1:]
     if binding.kind.takes == "unit":
         name = unit_names.get(binding.value.upper())
         return f"{label} : {binding.value}" + (f" · {name}" if name else "")
     if binding.kind.takes == "role":
-        return f"{label} : {ROLE_LABELS.get(binding.value, binding.value)}"
+        return f"{label} : {translate(ROLE_LABELS.get(binding.value, binding.value))}"
     if binding.kind.takes == "variable":
         return f"{label} : « {binding.value} »"
     return label
@@ -196,7 +196,9 @@ def _lane_choices(preview: CircuitPreview, chosen: dict[int, str]) -> list[LaneC
             ),
             (
                 _("Les titulaires d'un rôle"),
-                tuple(Option(f"role:{role}", label) for role, label in ROLE_LABELS.items()),
+                tuple(
+                    Option(f"role:{role}", translate(label)) for role, label in ROLE_LABELS.items()
+                ),
             ),
         ]
         value = chosen.get(index, lane.suggested)

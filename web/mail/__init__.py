@@ -475,7 +475,7 @@ def attach(mail_id: int) -> ResponseReturnValue:
             flash(translate(exc.message), "danger")
         else:
             flash(
-                ngettext("%(num)d fichier ajouté.", "%(num)d fichiers ajoutés.", len(uploads)),
+                _("%(count)s fichier(s) ajouté(s).", count=len(uploads)),
                 "success",
             )
             return redirect(url_for("mail.show", mail_id=mail_id, _anchor="documents"), 303)

@@ -202,7 +202,9 @@ def _choices(kind: FieldKind, options: Options) -> tuple[Choice, ...]:
     if kind in (FieldKind.USER, FieldKind.USERS):
         return tuple(Choice(str(i), f"{name} ({username})") for i, username, name in options.people)
     if kind is FieldKind.VERSION:
-        return tuple(Choice(str(i), f"Version {number}") for i, number in options.versions)
+        return tuple(
+            Choice(str(i), _("Version %(number)s", number=number)) for i, number in options.versions
+        )
     return ()
 
 

@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 
 from ged.bootstrap import Container
 from ged.domain.model import AuditAction
+from tests.builders import Builders
 from tests.e2e.conftest import events, text
 from tests.e2e.i18n.conftest import (
     LETTER_DATE,
@@ -35,6 +36,9 @@ ARABIC_PAGES = (
     "/admin/users",
     "/admin/circuits",
     "/admin/holidays",
+    "/admin/units/new",
+    "/admin/users/new",
+    "/documents/new",
     "/account/language",
     "/account/password",
 )
@@ -223,3 +227,12 @@ def test_the_language_preference_needs_a_login(client: FlaskClient) -> None:
     response = client.get("/account/language")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_a_document_page_in_arabic(agency: Agency, build: Builders, client: FlaskClient) -> None:
+    document_id = build.document(title="Plan d'aménagement")
+    logged_in(client, "mudir")
+    page = text(client.get(f"/documents/{document_id}"))
+    assert 'dir="rtl"' in html_tag(page)
+    assert not _untranslated(page, catalogue("ar"))
+    assert "الصيغ" in page  # "Versions"
