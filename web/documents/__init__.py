@@ -33,6 +33,7 @@ from web.forms import (
     split_tags,
 )
 from web.i18n import N_, format_moment, translate
+from web.mail import labels
 from web.users import current_actor
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -504,12 +505,5 @@ def _local_time(value: dt.datetime | None) -> str:
 
 
 def _file_size(size: int) -> str:
-    """1536 → '1,5 Ko' (French decimal comma)."""
-    if size < 1024:
-        return f"{size} o"
-    value = size / 1024
-    for unit in ("Ko", "Mo"):
-        if value < 1024:
-            return f"{value:.1f} {unit}".replace(".", ",")
-        value /= 1024
-    return f"{value:.1f} Go".replace(".", ",")
+    """1536 → '1,5 Ko' in French; the page's language otherwise."""
+    return labels.human_size(size)

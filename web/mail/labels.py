@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from flask_babel import gettext as _gettext
 
 from ged.domain.model import AuditAction
-from web.i18n import N_, format_day, format_moment, translate
+from web.i18n import N_, babel_locale, format_day, format_moment, translate
 
 
 def gettext(text: str, **variables: object) -> str:
@@ -89,13 +90,21 @@ def action_detail(action: str, details: Mapping[str, object]) -> str:
     return ""
 
 
+SIZE_UNITS: Mapping[str, str] = {
+    "o": N_("%(size)s o"),
+    "Ko": N_("%(size)s Ko"),
+    "Mo": N_("%(size)s Mo"),
+    "Go": N_("%(size)s Go"),
+}
+
+
 def human_size(size: int) -> str:
-    """1 234 567 → '1,2 Mo' (French units and decimal comma)."""
+    """1 234 567 → '1,2 Mo' in French; the page's language otherwise."""
     value = float(size)
     for unit in ("o", "Ko", "Mo", "Go"):
         if value < 1024 or unit == "Go":
-            text = f"{value:.0f}" if unit == "o" else f"{value:.1f}".replace(".", ",")
-            return f"{text} {unit}"
+            text = format_decimal(value, "0" if unit == "o" else "0.0", locale=babel_locale())
+            return gettext(SIZE_UNITS[unit], size=text)
         value /= 1024
     return f"{size} o"  # pragma: no cover
 
