@@ -236,3 +236,23 @@ def test_a_document_page_in_arabic(agency: Agency, build: Builders, client: Flas
     assert 'dir="rtl"' in html_tag(page)
     assert not _untranslated(page, catalogue("ar"))
     assert "الصيغ" in page  # "Versions"
+
+
+def test_field_errors_speak_the_page_s_language(client: FlaskClient) -> None:
+    from tests.conftest import csrf_token
+
+    for accept, error in (("ar", "هذا الحقل مطلوب."), ("fr", "Ce champ est requis.")):
+        headers = {"Accept-Language": accept}
+        token = csrf_token(text(client.get("/login", headers=headers)))
+        response = client.post(
+            "/login", data={"username": "", "password": "", "csrf_token": token}, headers=headers
+        )
+        assert response.status_code == 400
+        assert error in text(response)
+
+
+def test_the_login_reminder_is_flashed_in_the_browser_s_language(client: FlaskClient) -> None:
+    response = client.get("/mail/", headers={"Accept-Language": "ar"})
+    assert response.status_code == 302
+    page = text(client.get(response.headers["Location"], headers={"Accept-Language": "ar"}))
+    assert "سجلوا الدخول للولوج إلى هذه الصفحة." in page
