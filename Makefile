@@ -16,11 +16,12 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := help
 
-.PHONY: help setup venv run lint format test test-unit test-integration test-e2e test-browser \
-	bench clean distclean
+.PHONY: help setup venv translations run lint format test test-unit test-integration test-e2e \
+	test-browser bench clean distclean
 
 help:
-	@echo "make setup             virtualenv (.venv), OCR system packages, front-end assets"
+	@echo "make setup             virtualenv (.venv), OCR system packages, front-end assets, catalogues"
+	@echo "make translations      compile the interface catalogues (web/translations/*/messages.mo)"
 	@echo "make run               init the instance, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make lint              ruff check, ruff format --check, mypy, lint-imports"
 	@echo "make format            ruff format and ruff check --fix"
@@ -37,7 +38,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
-setup: $(STAMP)
+# The .mo files are built, never committed: every clone compiles them from the .po sources.
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d web/translations
+
+setup: $(STAMP) translations
 	scripts/system-deps.sh
 	scripts/assets.sh
 

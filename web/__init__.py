@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -19,7 +20,9 @@ from ged.bootstrap import Container
 from ged.config import load_settings
 from ged.domain.errors import GedError
 from ged.domain.model import AuditAction
+from web import i18n
 from web.extensions import container, csrf, limiter, login_manager
+from web.i18n import N_, translate
 from web.users import Anonymous, CurrentUser
 
 CONTENT_SECURITY_POLICY = (
@@ -50,7 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_SSL_STRICT=True,
-        # Flask-Babel is not set up: field errors come from WTForms' catalogue (web.forms.Form).
+        # Field errors come from WTForms' own catalogues, in the page's language (web.forms.Form).
         WTF_I18N_ENABLED=False,
         RATELIMIT_STORAGE_URI=settings.redis_url or "gedsql://",
         RATELIMIT_STORAGE_OPTIONS={} if settings.redis_url else {"engine": ged.engine},
@@ -67,11 +70,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     csrf.init_app(app)
+    i18n.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message = N_("Connectez-vous pour accéder à cette page.")
+    login_manager.localize_callback = translate
     login_manager.session_protection = "basic"
     # The API answers 401 with a problem document; only HTML pages redirect to the login form.
     login_manager.blueprint_login_views["api"] = None
@@ -180,7 +185,9 @@ def _install_error_handlers(app: Flask) -> None:
     def _ged_error(exc: GedError) -> ResponseReturnValue:
         if wants_json():
             return problem(exc.status, exc.code, exc.message)
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+        return render_template(
+            "error.html", status=exc.status, message=translate(exc.message)
+        ), exc.status
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
@@ -191,7 +198,7 @@ def _install_error_handlers(app: Flask) -> None:
             AuditAction.CSRF_REJECTED,
             {"reason": str(exc.description)[:200], "path": request.path[:200]},
         )
-        message = (
+        message = gettext(
             "La demande a été refusée : le jeton de sécurité du formulaire manque ou a expiré. "
             "Rechargez la page puis recommencez."
         )
@@ -207,7 +214,9 @@ def _install_error_handlers(app: Flask) -> None:
             AuditAction.LOGIN_THROTTLED,
             {"username": username, "limit": str(exc.limit.limit)},
         )
-        message = "Trop de tentatives de connexion. Patientez quelques minutes avant de réessayer."
+        message = gettext(
+            "Trop de tentatives de connexion. Patientez quelques minutes avant de réessayer."
+        )
         if wants_json():
             return problem(429, "throttled", message)
         if request.endpoint == "auth.login":
@@ -219,13 +228,13 @@ def _install_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         messages = {
-            401: "Authentification requise : présentez un jeton d'accès valide.",
-            403: "Vous n'avez pas accès à cette page.",
-            404: "Cette page n'existe pas ou n'est plus disponible.",
-            405: "Méthode non autorisée.",
-            413: "Le fichier envoyé est trop volumineux.",
+            401: gettext("Authentification requise : présentez un jeton d'accès valide."),
+            403: gettext("Vous n'avez pas accès à cette page."),
+            404: gettext("Cette page n'existe pas ou n'est plus disponible."),
+            405: gettext("Méthode non autorisée."),
+            413: gettext("Le fichier envoyé est trop volumineux."),
         }
-        message = messages.get(status, exc.description or "Erreur")
+        message = messages.get(status, exc.description or gettext("Erreur"))
         if wants_json():
             return problem(status, exc.name, message)
         return render_template("error.html", status=status, message=message), status

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import (  # type: ignore[attr-defined]
@@ -16,6 +20,7 @@ from wtforms import (  # type: ignore[attr-defined]
     StringField,
     TextAreaField,
 )
+from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from ged.domain.model import Channel, Direction, Locale, MailStatus, Priority, Role
@@ -26,49 +31,59 @@ LOCALE_CHOICES = [
     SelectChoice(Locale.FR.value, "Français"),
     SelectChoice(Locale.AR.value, "العربية"),
 ]
-ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
-FILE_REQUIRED = "Choisissez un fichier."
+ROLE_CHOICES = [SelectChoice(r.value, _l(r.label)) for r in Role]
+FILE_REQUIRED = _l("Choisissez un fichier.")
 
 
 class Form(FlaskForm):
-    """Field errors in French, from WTForms' own catalogue (WTF_I18N_ENABLED is off)."""
+    """Field errors from WTForms' own catalogue, in the language of the page."""
 
     class Meta:
-        locales = ("fr",)
+        def get_translations(self, form: Any) -> Any:
+            from web.i18n import current_language  # web.i18n builds forms from this module
+
+            return _wtforms_translations(current_language())
+
+
+@functools.cache
+def _wtforms_translations(language: str) -> Any:
+    return get_translations([language])
 
 
 class LoginForm(Form):
-    username = StringField("Identifiant", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=1024)])
+    username = StringField(_l("Identifiant"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(), Length(max=1024)])
 
 
 class PasswordForm(Form):
-    current = PasswordField("Mot de passe actuel", validators=[DataRequired()])
-    password = PasswordField("Nouveau mot de passe", validators=[DataRequired(), Length(max=1024)])
+    current = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()])
+    password = PasswordField(
+        _l("Nouveau mot de passe"), validators=[DataRequired(), Length(max=1024)]
+    )
     confirm = PasswordField(
-        "Confirmer le nouveau mot de passe",
-        validators=[DataRequired(), EqualTo("password", "Les deux saisies diffèrent.")],
+        _l("Confirmer le nouveau mot de passe"),
+        validators=[DataRequired(), EqualTo("password", _l("Les deux saisies diffèrent."))],
     )
 
 
 class UnitForm(Form):
-    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
-    name = StringField("Nom", validators=[DataRequired(), Length(max=200)])
-    name_ar = StringField("Nom en arabe", validators=[Optional(), Length(max=200)])
-    parent_id = SelectField("Entité parente", coerce=str, validate_choice=False)
-    manager_id = SelectField("Responsable", coerce=str, validate_choice=False)
-    active = BooleanField("Active", default=True)
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Nom"), validators=[DataRequired(), Length(max=200)])
+    name_ar = StringField(_l("Nom en arabe"), validators=[Optional(), Length(max=200)])
+    parent_id = SelectField(_l("Entité parente"), coerce=str, validate_choice=False)
+    manager_id = SelectField(_l("Responsable"), coerce=str, validate_choice=False)
+    active = BooleanField(_l("Active"), default=True)
 
 
 class UserForm(Form):
-    username = StringField("Identifiant", validators=[DataRequired(), Length(max=64)])
-    full_name = StringField("Nom complet", validators=[DataRequired(), Length(max=200)])
-    email = StringField("E-mail", validators=[Optional(), Length(max=254)])
-    role = SelectField("Rôle", choices=ROLE_CHOICES)
-    unit_id = SelectField("Entité", coerce=str, validate_choice=False)
-    locale = SelectField("Langue", choices=LOCALE_CHOICES)
-    active = BooleanField("Compte actif", default=True)
-    password = PasswordField("Mot de passe initial", validators=[Optional(), Length(max=1024)])
+    username = StringField(_l("Identifiant"), validators=[DataRequired(), Length(max=64)])
+    full_name = StringField(_l("Nom complet"), validators=[DataRequired(), Length(max=200)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    role = SelectField(_l("Rôle"), choices=ROLE_CHOICES)
+    unit_id = SelectField(_l("Entité"), coerce=str, validate_choice=False)
+    locale = SelectField(_l("Langue"), choices=LOCALE_CHOICES)
+    active = BooleanField(_l("Compte actif"), default=True)
+    password = PasswordField(_l("Mot de passe initial"), validators=[Optional(), Length(max=1024)])
 
 
 def optional_id(value: str | None) -> int | None:
@@ -82,34 +97,36 @@ def optional_id(value: str | None) -> int | None:
 class DocumentForm(Form):
     """Metadata of a library document; tags come comma-separated."""
 
-    title = StringField("Titre", validators=[DataRequired(), Length(max=500)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
+    title = StringField(_l("Titre"), validators=[DataRequired(), Length(max=500)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10_000)])
     classification_id = SelectField(
-        "Rubrique du plan de classement", coerce=str, validate_choice=False
+        _l("Rubrique du plan de classement"), coerce=str, validate_choice=False
     )
     tags = StringField(
-        "Étiquettes (séparées par des virgules)", validators=[Optional(), Length(max=2_000)]
+        _l("Étiquettes (séparées par des virgules)"), validators=[Optional(), Length(max=2_000)]
     )
-    confidential = BooleanField("Confidentiel (visible seulement par son auteur)")
+    confidential = BooleanField(_l("Confidentiel (visible seulement par son auteur)"))
 
 
 class NewDocumentForm(DocumentForm):
-    unit_id = SelectField("Entité", coerce=str, validate_choice=False)
-    file = FileField("Fichier (PDF, JPEG, PNG ou TIFF)", validators=[FileRequired(FILE_REQUIRED)])
+    unit_id = SelectField(_l("Entité"), coerce=str, validate_choice=False)
+    file = FileField(
+        _l("Fichier (PDF, JPEG, PNG ou TIFF)"), validators=[FileRequired(FILE_REQUIRED)]
+    )
 
 
 class VersionForm(Form):
-    file = FileField("Fichier de la nouvelle version", validators=[FileRequired(FILE_REQUIRED)])
+    file = FileField(_l("Fichier de la nouvelle version"), validators=[FileRequired(FILE_REQUIRED)])
 
 
 class LegalHoldForm(Form):
-    reason = StringField("Motif", validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Motif"), validators=[DataRequired(), Length(max=500)])
 
 
 class ClassificationForm(Form):
-    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
-    name = StringField("Nom", validators=[DataRequired(), Length(max=200)])
-    parent_id = SelectField("Rubrique parente", coerce=str, validate_choice=False)
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Nom"), validators=[DataRequired(), Length(max=200)])
+    parent_id = SelectField(_l("Rubrique parente"), coerce=str, validate_choice=False)
 
 
 def split_tags(value: str | None) -> tuple[str, ...]:
@@ -119,43 +136,43 @@ def split_tags(value: str | None) -> tuple[str, ...]:
 
 # --- mail registry (web/mail) ------------------------------------------------------------------
 
-DIRECTION_CHOICES = [SelectChoice(d.value, d.label) for d in Direction]
-PRIORITY_CHOICES = [SelectChoice(p.value, p.label) for p in Priority]
-CHANNEL_CHOICES = [SelectChoice(c.value, c.label) for c in Channel]
+DIRECTION_CHOICES = [SelectChoice(d.value, _l(d.label)) for d in Direction]
+PRIORITY_CHOICES = [SelectChoice(p.value, _l(p.label)) for p in Priority]
+CHANNEL_CHOICES = [SelectChoice(c.value, _l(c.label)) for c in Channel]
 MAIL_SORT_CHOICES = [
-    SelectChoice("-registered", "Enregistrement, plus récent d'abord"),
-    SelectChoice("registered", "Enregistrement, plus ancien d'abord"),
-    SelectChoice("-chrono", "Numéro d'ordre, décroissant"),
-    SelectChoice("chrono", "Numéro d'ordre, croissant"),
-    SelectChoice("due", "Échéance, plus proche d'abord"),
-    SelectChoice("-due", "Échéance, plus lointaine d'abord"),
+    SelectChoice("-registered", _l("Enregistrement, plus récent d'abord")),
+    SelectChoice("registered", _l("Enregistrement, plus ancien d'abord")),
+    SelectChoice("-chrono", _l("Numéro d'ordre, décroissant")),
+    SelectChoice("chrono", _l("Numéro d'ordre, croissant")),
+    SelectChoice("due", _l("Échéance, plus proche d'abord")),
+    SelectChoice("-due", _l("Échéance, plus lointaine d'abord")),
 ]
 
 
 class MailFieldsForm(Form):
     """What registration and correction share; chrono, status and owner are never fields."""
 
-    subject = StringField("Objet", validators=[Length(max=500)], render_kw={"required": True})
-    correspondent = StringField("Correspondant", validators=[Length(max=300)])
+    subject = StringField(_l("Objet"), validators=[Length(max=500)], render_kw={"required": True})
+    correspondent = StringField(_l("Correspondant"), validators=[Length(max=300)])
     # Set by picking a suggestion; typing clears it, and a typed name is looked up or created.
     correspondent_id = HiddenField()
-    letter_date = DateField("Date de la lettre", validators=[Optional()])
-    mail_date = DateField("Date de réception ou d'envoi", validators=[Optional()])
-    sender_reference = StringField("Référence de l'expéditeur", validators=[Length(max=100)])
-    mail_type_id = SelectField("Type de courrier", coerce=str, validate_choice=False)
-    priority = SelectField("Priorité", choices=PRIORITY_CHOICES, default=Priority.NORMAL.value)
-    confidential = BooleanField("Confidentiel (visible des seules personnes désignées)")
-    channel = SelectField("Canal", choices=CHANNEL_CHOICES, default=Channel.POST.value)
-    unit_ids = SelectMultipleField("Entités destinataires", coerce=str, validate_choice=False)
-    person_ids = SelectMultipleField("Personnes désignées", coerce=str, validate_choice=False)
+    letter_date = DateField(_l("Date de la lettre"), validators=[Optional()])
+    mail_date = DateField(_l("Date de réception ou d'envoi"), validators=[Optional()])
+    sender_reference = StringField(_l("Référence de l'expéditeur"), validators=[Length(max=100)])
+    mail_type_id = SelectField(_l("Type de courrier"), coerce=str, validate_choice=False)
+    priority = SelectField(_l("Priorité"), choices=PRIORITY_CHOICES, default=Priority.NORMAL.value)
+    confidential = BooleanField(_l("Confidentiel (visible des seules personnes désignées)"))
+    channel = SelectField(_l("Canal"), choices=CHANNEL_CHOICES, default=Channel.POST.value)
+    unit_ids = SelectMultipleField(_l("Entités destinataires"), coerce=str, validate_choice=False)
+    person_ids = SelectMultipleField(_l("Personnes désignées"), coerce=str, validate_choice=False)
 
 
 class MailForm(MailFieldsForm):
     """The registration screen: the shared fields, plus direction, answer and files."""
 
-    direction = SelectField("Sens", choices=DIRECTION_CHOICES, default=Direction.INCOMING.value)
-    answer_to = StringField("En réponse au courrier arrivée n°", validators=[Length(max=40)])
-    files = MultipleFileField("Fichiers")
+    direction = SelectField(_l("Sens"), choices=DIRECTION_CHOICES, default=Direction.INCOMING.value)
+    answer_to = StringField(_l("En réponse au courrier arrivée n°"), validators=[Length(max=40)])
+    files = MultipleFileField(_l("Fichiers"))
 
 
 class MailEditForm(MailFieldsForm):
@@ -168,23 +185,28 @@ class MailFilterForm(Form):
     class Meta:
         csrf = False
 
-    text = StringField("Recherche", validators=[Length(max=200)], name="q")
+    text = StringField(_l("Recherche"), validators=[Length(max=200)], name="q")
     direction = SelectField(
-        "Sens", choices=[SelectChoice("", "Tous"), *DIRECTION_CHOICES], default=""
+        _l("Sens"), choices=[SelectChoice("", _l("Tous")), *DIRECTION_CHOICES], default=""
     )
     status = SelectField(
-        "Statut",
-        choices=[SelectChoice("", "Tous"), *(SelectChoice(s.value, s.label) for s in MailStatus)],
+        _l("Statut"),
+        choices=[
+            SelectChoice("", _l("Tous")),
+            *(SelectChoice(s.value, _l(s.label)) for s in MailStatus),
+        ],
         default="",
     )
-    unit = SelectField("Entité", coerce=str, validate_choice=False, name="unit")
-    mail_type = SelectField("Type", coerce=str, validate_choice=False, name="type")
-    date_from = DateField("Du", validators=[Optional()], name="from")
-    date_to = DateField("Au", validators=[Optional()], name="to")
-    overdue = BooleanField("En retard seulement")
-    sort = SelectField("Tri", choices=MAIL_SORT_CHOICES, default="-registered")
-    per_page = IntegerField("Par page", validators=[Optional(), NumberRange(1, 200)], default=25)
-    page = IntegerField("Page", validators=[Optional(), NumberRange(1)], default=1)
+    unit = SelectField(_l("Entité"), coerce=str, validate_choice=False, name="unit")
+    mail_type = SelectField(_l("Type"), coerce=str, validate_choice=False, name="type")
+    date_from = DateField(_l("Du"), validators=[Optional()], name="from")
+    date_to = DateField(_l("Au"), validators=[Optional()], name="to")
+    overdue = BooleanField(_l("En retard seulement"))
+    sort = SelectField(_l("Tri"), choices=MAIL_SORT_CHOICES, default="-registered")
+    per_page = IntegerField(
+        _l("Par page"), validators=[Optional(), NumberRange(1, 200)], default=25
+    )
+    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(1)], default=1)
 
 
 class RegisterExportForm(Form):
@@ -193,23 +215,25 @@ class RegisterExportForm(Form):
     class Meta:
         csrf = False
 
-    direction = SelectField("Registre", choices=DIRECTION_CHOICES, default=Direction.INCOMING.value)
-    start = DateField("Du", validators=[DataRequired()], name="from")
-    end = DateField("Au", validators=[DataRequired()], name="to")
+    direction = SelectField(
+        _l("Registre"), choices=DIRECTION_CHOICES, default=Direction.INCOMING.value
+    )
+    start = DateField(_l("Du"), validators=[DataRequired()], name="from")
+    end = DateField(_l("Au"), validators=[DataRequired()], name="to")
     format = SelectField(
-        "Format",
+        _l("Format"),
         choices=[SelectChoice("csv", "CSV (Excel)"), SelectChoice("pdf", "PDF")],
         default="csv",
     )
 
 
 class CommentForm(Form):
-    body = TextAreaField("Commentaire", validators=[Length(max=5000)])
+    body = TextAreaField(_l("Commentaire"), validators=[Length(max=5000)])
 
 
 class LinkForm(Form):
-    chrono = StringField("Numéro d'ordre du courrier lié", validators=[Length(max=40)])
+    chrono = StringField(_l("Numéro d'ordre du courrier lié"), validators=[Length(max=40)])
 
 
 class AttachForm(Form):
-    files = MultipleFileField("Fichiers à ajouter")
+    files = MultipleFileField(_l("Fichiers à ajouter"))

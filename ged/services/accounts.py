@@ -16,7 +16,7 @@ from ged.adapters.passwords import Passwords
 from ged.adapters.uow import UnitOfWork
 from ged.config import SecuritySettings
 from ged.domain.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
-from ged.domain.model import AuditAction
+from ged.domain.model import AuditAction, Locale
 from ged.services.audit import Actor, record
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
@@ -237,6 +237,23 @@ class Accounts:
             token = self._open_session(uow.session, user, ip, user_agent)
             uow.commit()
             return token
+
+    def set_locale(self, actor: Actor, locale: str) -> None:
+        """Choose one's own interface language; recorded like any change to an account."""
+        if actor.user_id is None:
+            raise PermissionDenied("Connectez-vous pour choisir votre langue.")
+        if locale not in {loc.value for loc in Locale}:
+            raise ValidationError("Langue inconnue.", "locale")
+        with self._writer() as uow:
+            user = uow.session.get(User, actor.user_id)
+            if user is None or not user.active:
+                raise PermissionDenied(ACCOUNT_DISABLED)
+            if user.locale == locale:
+                return
+            changes = {"locale": [user.locale, locale]}
+            user.locale = locale
+            record(uow.session, actor, AuditAction.USER_UPDATED, "user", user.id, changes)
+            uow.commit()
 
     def set_password(self, actor: Actor, username: str, new: str) -> None:
         """An administrator (or the CLI) sets someone's password; their sessions end."""

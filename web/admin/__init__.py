@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ged.domain.errors import GedError
 from ged.services.admin import UnitData, UserData, require_admin
 from web.extensions import container
 from web.forms import UnitForm, UserForm, optional_id
+from web.i18n import translate
 from web.users import current_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -70,9 +72,9 @@ def unit_form(unit_id: int | None = None) -> ResponseReturnValue:
         except GedError as exc:
             if exc.status == 403:
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             return render_template("admin/unit_form.html", form=form, unit=unit), 400
-        flash("Entité enregistrée.", "success")
+        flash(_("Entité enregistrée."), "success")
         return redirect(url_for("admin.units"), 303)
     status = 400 if form.errors else 200
     return render_template("admin/unit_form.html", form=form, unit=unit), status
@@ -114,9 +116,9 @@ def user_form(user_id: int | None = None) -> ResponseReturnValue:
         except GedError as exc:
             if exc.status == 403:
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             return render_template("admin/user_form.html", form=form, user=user), 400
-        flash("Utilisateur enregistré.", "success")
+        flash(_("Utilisateur enregistré."), "success")
         return redirect(url_for("admin.users"), 303)
     status = 400 if form.errors else 200
     return render_template("admin/user_form.html", form=form, user=user), status

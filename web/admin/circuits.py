@@ -15,8 +15,11 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from babel import dates as babel_dates
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
 from wtforms import DateField, HiddenField, StringField
@@ -36,6 +39,7 @@ from ged.services.circuits import (
 from web.admin import bp
 from web.extensions import container
 from web.forms import Form
+from web.i18n import N_, babel_locale, current_language, translate
 from web.users import current_actor
 from workflows.parsing import MAX_BYTES
 
@@ -68,7 +72,7 @@ CONTEXT_KINDS = (
 
 class UploadForm(Form):
     file = FileField(
-        "Fichier BPMN 2.0 (.bpmn)", validators=[FileRequired("Choisissez un fichier.")]
+        _l("Fichier BPMN 2.0 (.bpmn)"), validators=[FileRequired(_l("Choisissez un fichier."))]
     )
 
 
@@ -77,12 +81,12 @@ class DeployForm(Form):
 
 
 class HolidayForm(Form):
-    day = DateField("Date", validators=[DataRequired("Indiquez une date valide.")])
+    day = DateField(_l("Date"), validators=[DataRequired(_l("Indiquez une date valide."))])
     name = StringField(
-        "Nom",
+        _l("Nom"),
         validators=[
-            DataRequired("Nom du jour férié obligatoire."),
-            Length(max=100, message="100 caractères au plus."),
+            DataRequired(_l("Nom du jour férié obligatoire.")),
+            Length(max=100, message=_l("100 caractères au plus.")),
         ],
     )
 
@@ -114,8 +118,10 @@ def _pack(bpmn: bytes) -> str:
     packed = base64.b64encode(zlib.compress(bpmn, 9)).decode()
     if len(packed) > MAX_PAYLOAD:
         raise ValidationError(
-            "Le fichier est trop volumineux pour être déployé depuis cette page : "
-            "utilisez la commande « ged circuit deploy »."
+            N_(
+                "Le fichier est trop volumineux pour être déployé depuis cette page : "
+                "utilisez la commande « ged circuit deploy »."
+            )
         )
     return packed
 
@@ -126,13 +132,15 @@ def _unpack(payload: str) -> bytes:
         inflater = zlib.decompressobj()
         bpmn = inflater.decompress(base64.b64decode(payload, validate=True), MAX_BYTES + 1)
     except (binascii.Error, ValueError, zlib.error):
-        raise ValidationError("Le fichier envoyé est illisible : recommencez le dépôt.") from None
+        raise ValidationError(
+            N_("Le fichier envoyé est illisible : recommencez le dépôt.")
+        ) from None
     return bpmn
 
 
 def _read_upload(storage: Any) -> bytes:
     if not isinstance(storage, FileStorage):
-        raise ValidationError("Choisissez un fichier.")
+        raise ValidationError(N_("Choisissez un fichier."))
     # One byte past the limit is enough for the service to refuse an oversized file.
     return storage.stream.read(MAX_BYTES + 1)
 
@@ -143,13 +151,13 @@ def binding_label(text: str, unit_names: dict[str, str]) -> str:
         binding = Binding.parse(text)
     except ValidationError:
         return text
-    label = binding.kind.label
+    label = translate(binding.kind.label)
     label = label[:1].upper() + label[1:]
     if binding.kind.takes == "unit":
         name = unit_names.get(binding.value.upper())
         return f"{label} : {binding.value}" + (f" · {name}" if name else "")
     if binding.kind.takes == "role":
-        return f"{label} : {ROLE_LABELS.get(binding.value, binding.value)}"
+        return f"{label} : {translate(ROLE_LABELS.get(binding.value, binding.value))}"
     if binding.kind.takes == "variable":
         return f"{label} : « {binding.value} »"
     return label
@@ -169,33 +177,35 @@ def _lane_choices(preview: CircuitPreview, chosen: dict[int, str]) -> list[LaneC
     result = []
     for index, lane in enumerate(preview.lanes):
         context = tuple(Option(k.value, binding_label(k.value, unit_names)) for k in CONTEXT_KINDS)
-        groups: list[tuple[str, tuple[Option, ...]]] = [("Selon le courrier", context)]
+        groups: list[tuple[str, tuple[Option, ...]]] = [(_("Selon le courrier"), context)]
         variables = tuple(
             Option(f"{kind.value}:{variable}", binding_label(f"{kind.value}:{variable}", {}))
             for variable in lane.variables
             for kind in (BindingKind.DATA_UNIT, BindingKind.DATA_USER)
         )
         if variables:
-            groups.append(("Désigné au cours du circuit", variables))
+            groups.append((_("Désigné au cours du circuit"), variables))
         groups += [
             (
-                "Les membres d'une entité",
+                _("Les membres d'une entité"),
                 tuple(Option(f"unit:{code}", f"{code} · {name}") for code, name in units),
             ),
             (
-                "Le responsable d'une entité",
+                _("Le responsable d'une entité"),
                 tuple(Option(f"unit_manager:{code}", f"{code} · {name}") for code, name in units),
             ),
             (
-                "Les titulaires d'un rôle",
-                tuple(Option(f"role:{role}", label) for role, label in ROLE_LABELS.items()),
+                _("Les titulaires d'un rôle"),
+                tuple(
+                    Option(f"role:{role}", translate(label)) for role, label in ROLE_LABELS.items()
+                ),
             ),
         ]
         value = chosen.get(index, lane.suggested)
         known = {option.value for _, options in groups for option in options}
         if value and value not in known:
             groups.insert(
-                0, ("Affectation actuelle", (Option(value, binding_label(value, unit_names)),))
+                0, (_("Affectation actuelle"), (Option(value, binding_label(value, unit_names)),))
             )
         result.append(LaneChoice(index, lane, tuple(groups), value))
     return result
@@ -243,7 +253,7 @@ def circuit_preview() -> ResponseReturnValue:
     except GedError as exc:
         if exc.status == 403:
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
         return _render_overview(upload, 400)
     return _render_deploy(form, preview, {})
 
@@ -254,7 +264,7 @@ def circuit_deploy() -> ResponseReturnValue:
     require_admin(actor)
     form = DeployForm()
     if not form.validate_on_submit():
-        flash("Le fichier à déployer manque : recommencez le dépôt.", "danger")
+        flash(_("Le fichier à déployer manque : recommencez le dépôt."), "danger")
         return _render_overview(UploadForm(formdata=None), 400)
     circuits = container().circuits
     try:
@@ -263,7 +273,7 @@ def circuit_deploy() -> ResponseReturnValue:
     except GedError as exc:
         if exc.status == 403:
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
         return _render_overview(UploadForm(formdata=None), 400)
     chosen = {
         index: (request.form.get(f"binding-{index}") or "").strip()[:200]
@@ -279,18 +289,26 @@ def circuit_deploy() -> ResponseReturnValue:
     except GedError as exc:
         if exc.status == 403:
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
         return _render_deploy(form, preview, chosen, 400)
     if deployment.created:
         flash(
-            f"Circuit {deployment.process_id} : version {deployment.version} déployée. "
-            "Les instances en cours gardent leur version.",
+            _(
+                "Circuit %(process)s : version %(version)s déployée. "
+                "Les instances en cours gardent leur version.",
+                process=deployment.process_id,
+                version=deployment.version,
+            ),
             "success",
         )
     else:
         flash(
-            f"Circuit {deployment.process_id} : la version {deployment.version} est déjà ce "
-            "fichier avec ces affectations ; rien n'a changé.",
+            _(
+                "Circuit %(process)s : la version %(version)s est déjà ce "
+                "fichier avec ces affectations ; rien n'a changé.",
+                process=deployment.process_id,
+                version=deployment.version,
+            ),
             "info",
         )
     return redirect(url_for("admin.circuits"), 303)
@@ -300,6 +318,8 @@ def circuit_deploy() -> ResponseReturnValue:
 
 
 def fr_day(day: dt.date) -> str:
+    if current_language() != "fr":
+        return babel_dates.format_date(day, "full", locale=babel_locale())
     return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
@@ -307,7 +327,7 @@ def _day(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise NotFound("Jour férié introuvable.") from None
+        raise NotFound(N_("Jour férié introuvable.")) from None
 
 
 def _year_arg() -> int:
@@ -349,9 +369,9 @@ def holiday_add() -> ResponseReturnValue:
     except GedError as exc:
         if exc.status == 403:
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
         return _render_holidays(form, year, 400)
-    flash(f"Jour férié ajouté : {fr_day(day)}.", "success")
+    flash(_("Jour férié ajouté : %(day)s.", day=fr_day(day)), "success")
     return redirect(url_for("admin.holidays", year=day.year), 303)
 
 
@@ -374,10 +394,10 @@ def holiday_edit(day_text: str) -> ResponseReturnValue:
         except GedError as exc:
             if exc.status == 403:
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             status = 400
         else:
-            flash("Jour férié modifié." if changed else "Aucune modification.", "success")
+            flash(_("Jour férié modifié.") if changed else _("Aucune modification."), "success")
             return redirect(url_for("admin.holidays", year=new_day.year), 303)
     elif request.method == "POST":
         status = 400
@@ -391,5 +411,5 @@ def holiday_delete(day_text: str) -> ResponseReturnValue:
     day = _day(day_text)
     actor = current_actor()
     container().calendar.remove(actor, day)
-    flash(f"Jour férié retiré : {fr_day(day)}.", "success")
+    flash(_("Jour férié retiré : %(day)s.", day=fr_day(day)), "success")
     return redirect(url_for("admin.holidays", year=day.year), 303)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ged.domain.errors import AuthenticationFailed, ValidationError
 from ged.services.accounts import ACCOUNT_DISABLED
 from web.extensions import container, limiter
 from web.forms import LoginForm, PasswordForm
+from web.i18n import translate
 from web.users import CurrentUser, current_actor
 
 bp = Blueprint("auth", __name__)
@@ -47,11 +49,11 @@ def login() -> ResponseReturnValue:
                 user_agent=request.user_agent.string,
             )
         except AuthenticationFailed as exc:
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             return render_template("auth/login.html", form=form), 401
         user = container().accounts.check_session(result.session_token).user
         if user is None:  # disabled in the instant since: treat as a failed login
-            flash(ACCOUNT_DISABLED, "danger")
+            flash(translate(ACCOUNT_DISABLED), "danger")
             return render_template("auth/login.html", form=form), 401
         session.clear()  # a fresh cookie at login: nothing from before survives (fixation)
         session.permanent = True
@@ -74,7 +76,7 @@ def logout() -> ResponseReturnValue:
     container().accounts.log_out(current_user.token, ip=request.remote_addr or "")
     logout_user()
     session.clear()
-    flash("Vous êtes déconnecté.", "info")
+    flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("auth.login"), 303)
 
 
@@ -92,12 +94,12 @@ def change_password() -> ResponseReturnValue:
                 user_agent=request.user_agent.string,
             )
         except ValidationError as exc:
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             return render_template("auth/password.html", form=form), 400
         user = current_user.user
         session.clear()
         session.permanent = True
         login_user(CurrentUser(user, token))
-        flash("Mot de passe changé. Vos autres sessions ont été fermées.", "success")
+        flash(_("Mot de passe changé. Vos autres sessions ont été fermées."), "success")
         return redirect(url_for("main.home"), 303)
     return render_template("auth/password.html", form=form), 400 if form.errors else 200

@@ -11,6 +11,8 @@ from typing import IO
 
 from flask import Blueprint, flash, redirect, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.wrappers import Response
 from wtforms import StringField
@@ -22,6 +24,7 @@ from ged.services.mail import MailInput
 from web.documents import DOWNLOAD_POLICY, INLINE_TYPES, PREVIEW_POLICY, content_disposition
 from web.extensions import container
 from web.forms import Form, MailEditForm
+from web.i18n import translate
 from web.mail import _editable_fields, _mail_form_choices
 from web.users import current_actor
 
@@ -29,7 +32,7 @@ bp = Blueprint("capture", __name__, url_prefix="/capture")
 
 
 class DiscardForm(Form):
-    reason = StringField("Motif (facultatif)", validators=[Length(max=500)])
+    reason = StringField(_l("Motif (facultatif)"), validators=[Length(max=500)])
 
 
 @bp.before_request
@@ -62,7 +65,7 @@ def qualify(draft_id: int) -> ResponseReturnValue:
     form = MailEditForm()
     _mail_form_choices(form)
     if draft.state != "draft":
-        flash("Ce brouillon a déjà été qualifié ou écarté.", "warning")
+        flash(_("Ce brouillon a déjà été qualifié ou écarté."), "warning")
         return redirect(url_for(".basket"), 303)
     if not form.is_submitted():
         form.mail_date.data = ged.registry.today()
@@ -75,11 +78,11 @@ def qualify(draft_id: int) -> ResponseReturnValue:
     except GedError as exc:
         if exc.status in (403, 404):
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
         field = getattr(exc, "field", None)
         error_field = "correspondent" if field == "correspondent_id" else field
         return _render_qualify(draft_id, form, 400 if exc.status != 409 else 409, error_field)
-    flash(f"Courrier enregistré sous le numéro {registered.chrono}.", "success")
+    flash(_("Courrier enregistré sous le numéro %(chrono)s.", chrono=registered.chrono), "success")
     return redirect(url_for("mail.show", mail_id=registered.id), 303)
 
 
@@ -96,16 +99,16 @@ def _render_qualify(
 def discard(draft_id: int) -> ResponseReturnValue:
     form = DiscardForm()
     if not form.validate():
-        flash("Le motif dépasse 500 caractères.", "danger")
+        flash(_("Le motif dépasse 500 caractères."), "danger")
         return redirect(url_for(".basket"), 303)
     try:
         container().basket.discard(current_actor(), draft_id, form.reason.data or "")
     except GedError as exc:
         if exc.status in (403, 404):
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
     else:
-        flash("Le scan est écarté ; il reste dans la liste des scans écartés.", "success")
+        flash(_("Le scan est écarté ; il reste dans la liste des scans écartés."), "success")
     return redirect(url_for(".basket"), 303)
 
 
@@ -116,9 +119,9 @@ def restore(draft_id: int) -> ResponseReturnValue:
     except GedError as exc:
         if exc.status in (403, 404):
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
     else:
-        flash("Le scan est de nouveau à qualifier.", "success")
+        flash(_("Le scan est de nouveau à qualifier."), "success")
     return redirect(url_for(".basket"), 303)
 
 

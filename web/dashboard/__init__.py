@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from babel.numbers import format_decimal
 from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.exceptions import NotFound
 
@@ -30,6 +32,7 @@ from ged.services.dashboards import (
 )
 from web.dashboard import charts
 from web.extensions import container
+from web.i18n import N_, babel_locale, format_day, translate
 from web.mail import labels
 from web.mail.exports import content_disposition, neutralise_formula
 from web.users import current_actor
@@ -71,7 +74,7 @@ def _date(name: str) -> dt.date | None:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise ValidationError(
-            f"La date « {raw[:20]} » n'est pas valide (AAAA-MM-JJ).", name
+            _("La date « %(value)s » n'est pas valide (AAAA-MM-JJ).", value=raw[:20]), name
         ) from None
 
 
@@ -88,7 +91,7 @@ def _int(name: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or len(raw) > 12:
-        raise ValidationError(f"« {name} » doit être un nombre.", name)
+        raise ValidationError(_("« %(name)s » doit être un nombre.", name=name), name)
     return int(raw)
 
 
@@ -100,7 +103,9 @@ def _period_args(period: Period) -> dict[str, Any]:
 
 
 def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate:.1f} %".replace(".", ",")
+    if rate is None:
+        return "—"
+    return format_decimal(rate, "0.0", locale=babel_locale()) + " %"
 
 
 def _overdue_tables(overview: Overview) -> list[Table]:
@@ -110,23 +115,23 @@ def _overdue_tables(overview: Overview) -> list[Table]:
     return [
         Table(
             "overdue-units",
-            "Tâches en retard par entité",
-            ("Entité", "Tâches en retard"),
+            _("Tâches en retard par entité"),
+            (_("Entité"), _("Tâches en retard")),
             tuple((row.label, str(row.count)) for row in overview.by_unit),
             tuple(link(unit=row.key) for row in overview.by_unit),
         ),
         Table(
             "overdue-steps",
-            "Tâches en retard par étape de circuit",
-            ("Étape (circuit)", "Tâches en retard"),
+            _("Tâches en retard par étape de circuit"),
+            (_("Étape (circuit)"), _("Tâches en retard")),
             tuple((row.label, str(row.count)) for row in overview.by_step),
             tuple(link(step=row.key) for row in overview.by_step),
         ),
         Table(
             "overdue-ages",
-            "Tâches en retard par ancienneté du retard",
-            ("Retard", "Tâches en retard"),
-            tuple((row.label, str(row.count)) for row in overview.by_age),
+            _("Tâches en retard par ancienneté du retard"),
+            (_("Retard"), _("Tâches en retard")),
+            tuple((translate(row.label), str(row.count)) for row in overview.by_age),
             tuple(link(age=row.key) for row in overview.by_age),
         ),
     ]
@@ -138,7 +143,14 @@ def _compliance_table(
     return Table(
         name,
         title,
-        (first, "Dans les délais", "En retard", "Échues non traitées", "Total", "Respect (%)"),
+        (
+            first,
+            _("Dans les délais"),
+            _("En retard"),
+            _("Échues non traitées"),
+            _("Total"),
+            _("Respect (%)"),
+        ),
         tuple(
             (
                 row.label,
@@ -173,11 +185,11 @@ def _volume_link(direction: str, week: WeekVolume, root: int | None) -> str:
 def _volume_table(volumes: Sequence[WeekVolume], root: int | None) -> Table:
     return Table(
         "volumes",
-        "Courriers par semaine",
-        ("Semaine du", "Arrivée", "Départ", "Interne"),
+        _("Courriers par semaine"),
+        (_("Semaine du"), _("Arrivée"), _("Départ"), _("Interne")),
         tuple(
             (
-                f"{week.monday:%d/%m/%Y}",
+                format_day(week.monday),
                 str(week.incoming),
                 str(week.outgoing),
                 str(week.internal),
@@ -201,16 +213,16 @@ def _tables(period: Period) -> tuple[list[Table], dict[str, Any]]:
         *_overdue_tables(overview),
         _compliance_table(
             "compliance-units",
-            "Respect des délais par entité",
-            "Entité",
+            _("Respect des délais par entité"),
+            _("Entité"),
             "unit",
             by_unit,
             period,
         ),
         _compliance_table(
             "compliance-types",
-            "Respect des délais par type de courrier",
-            "Type de courrier",
+            _("Respect des délais par type de courrier"),
+            _("Type de courrier"),
             "type",
             by_type,
             period,
@@ -235,7 +247,7 @@ def _count_chart(chart_id: str, title: str, table: Table) -> charts.HorizontalCh
         for row, href in zip(table.rows, table.links, strict=True)
     ]
     return charts.horizontal(
-        chart_id, title, "Chaque barre mène à la liste des tâches qu'elle compte.", items
+        chart_id, title, _("Chaque barre mène à la liste des tâches qu'elle compte."), items
     )
 
 
@@ -253,19 +265,23 @@ def _compliance_chart(
                     row.on_time,
                     "bar-ok",
                     link(TaskList.ON_TIME, row),
-                    f"{row.label} : {row.on_time} dans les délais",
+                    _("%(label)s : %(count)s dans les délais", label=row.label, count=row.on_time),
                 ),
                 (
                     row.late,
                     "bar-late",
                     link(TaskList.LATE, row),
-                    f"{row.label} : {row.late} en retard",
+                    _("%(label)s : %(count)s en retard", label=row.label, count=row.late),
                 ),
                 (
                     row.open_late,
                     "bar-open",
                     link(TaskList.OPEN_LATE, row),
-                    f"{row.label} : {row.open_late} échues non traitées",
+                    _(
+                        "%(label)s : %(count)s échues non traitées",
+                        label=row.label,
+                        count=row.open_late,
+                    ),
                 ),
             ],
         )
@@ -274,8 +290,9 @@ def _compliance_chart(
     return charts.horizontal(
         chart_id,
         title,
-        "Barres empilées : dans les délais, en retard, échues non traitées ; chaque partie "
-        "mène à sa liste.",
+        _(
+            "Barres empilées : dans les délais, en retard, échues non traitées ; chaque partie mène à sa liste."
+        ),
         items,
     )
 
@@ -292,23 +309,31 @@ def _volume_chart(volumes: Sequence[WeekVolume], root: int | None) -> charts.Col
                         week.incoming,
                         "bar-in",
                         _volume_link("incoming", week, root),
-                        f"Semaine du {week.monday:%d/%m/%Y} : {week.incoming} à l'arrivée",
+                        _(
+                            "Semaine du %(day)s : %(count)s à l'arrivée",
+                            day=format_day(week.monday),
+                            count=week.incoming,
+                        ),
                     ),
                     (
                         week.outgoing,
                         "bar-out",
                         _volume_link("outgoing", week, root),
-                        f"Semaine du {week.monday:%d/%m/%Y} : {week.outgoing} au départ",
+                        _(
+                            "Semaine du %(day)s : %(count)s au départ",
+                            day=format_day(week.monday),
+                            count=week.outgoing,
+                        ),
                     ),
                 ],
             )
         )
     return charts.columns(
         "chart-volumes",
-        "Courriers à l'arrivée et au départ, par semaine",
-        "Chaque colonne mène à la liste des courriers de la semaine.",
+        _("Courriers à l'arrivée et au départ, par semaine"),
+        _("Chaque colonne mène à la liste des courriers de la semaine."),
         groups,
-        (("bar-in", "Arrivée"), ("bar-out", "Départ")),
+        (("bar-in", _("Arrivée")), ("bar-out", _("Départ"))),
     )
 
 
@@ -381,12 +406,12 @@ def tasks() -> ResponseReturnValue:
     try:
         kind = TaskList(raw_list)
     except ValueError:
-        raise ValidationError("Liste inconnue.", "list") from None
+        raise ValidationError(N_("Liste inconnue."), "list") from None
     raw_age = _int("age")
     try:
         age = AgeBucket(raw_age) if raw_age is not None else None
     except ValueError:
-        raise ValidationError("Tranche de retard inconnue.", "age") from None
+        raise ValidationError(N_("Tranche de retard inconnue."), "age") from None
     period = _period() if kind is not TaskList.OVERDUE else None
     query = TaskQuery(
         list=kind,

@@ -8,10 +8,10 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import IO, Any, cast
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
@@ -32,6 +32,8 @@ from web.forms import (
     optional_id,
     split_tags,
 )
+from web.i18n import N_, format_moment, translate
+from web.mail import labels
 from web.users import current_actor
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -150,7 +152,7 @@ def new() -> ResponseReturnValue:
         except GedError as exc:
             _show_error(exc, form, {"files": "file"})
             return render_template("documents/new.html", form=form), exc.status
-        flash("Document enregistré.", "success")
+        flash(_("Document enregistré."), "success")
         return redirect(url_for(".detail", document_id=document_id), 303)
     status = 400 if form.errors else 200
     return render_template("documents/new.html", form=form), status
@@ -181,7 +183,7 @@ def edit(document_id: int) -> ResponseReturnValue:
         except GedError as exc:
             _show_error(exc, form)
             return _detail_page(document_id, exc.status, edit_form=form)
-        flash("Document modifié.", "success")
+        flash(_("Document modifié."), "success")
         return redirect(url_for(".detail", document_id=document_id), 303)
     return _detail_page(document_id, 400, edit_form=form)
 
@@ -196,7 +198,7 @@ def add_version(document_id: int) -> ResponseReturnValue:
         except GedError as exc:
             _show_error(exc, form, {"files": "file"})
             return _detail_page(document_id, exc.status, version_form=form)
-        flash("Nouvelle version enregistrée.", "success")
+        flash(_("Nouvelle version enregistrée."), "success")
         return redirect(url_for(".detail", document_id=document_id), 303)
     return _detail_page(document_id, 400, version_form=form)
 
@@ -213,7 +215,7 @@ def legal_hold(document_id: int) -> ResponseReturnValue:
         except GedError as exc:
             _show_error(exc, form)
             return _detail_page(document_id, exc.status, hold_form=form)
-        flash("Gel juridique posé." if hold else "Gel juridique levé.", "success")
+        flash(_("Gel juridique posé.") if hold else _("Gel juridique levé."), "success")
         return redirect(url_for(".detail", document_id=document_id), 303)
     return _detail_page(document_id, 400, hold_form=form)
 
@@ -225,7 +227,7 @@ def delete(document_id: int) -> ResponseReturnValue:
     except GedError as exc:
         _show_error(exc)
         return _detail_page(document_id, exc.status)
-    flash("Document placé dans la corbeille.", "success")
+    flash(_("Document placé dans la corbeille."), "success")
     return redirect(url_for(".index"), 303)
 
 
@@ -236,7 +238,7 @@ def restore(document_id: int) -> ResponseReturnValue:
     except GedError as exc:
         _show_error(exc)
         return redirect(url_for(".index", trash=1), 303)
-    flash("Document restauré.", "success")
+    flash(_("Document restauré."), "success")
     return redirect(url_for(".detail", document_id=document_id), 303)
 
 
@@ -326,9 +328,9 @@ def retry_ocr(document_id: int, version_id: int) -> ResponseReturnValue:
     except GedError as exc:
         if exc.status in (403, 404):
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
     else:
-        flash("L'OCR est relancé.", "success")
+        flash(_("L'OCR est relancé."), "success")
     return redirect(back, 303)
 
 
@@ -395,7 +397,7 @@ def plan() -> ResponseReturnValue:
                 _show_error(exc, form)
                 status = exc.status
             else:
-                flash("Rubrique ajoutée au plan de classement.", "success")
+                flash(_("Rubrique ajoutée au plan de classement."), "success")
                 return redirect(url_for(".plan"), 303)
         else:
             status = 400
@@ -445,14 +447,14 @@ def _show_error(
     field_name = (fields or {}).get(field_name or "", field_name)
     field = getattr(form, field_name, None) if form is not None and field_name else None
     if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, exc.message]
+        field.errors = [*field.errors, translate(exc.message)]
     else:
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
 
 
 def _upload(data: object) -> Upload:
     if not isinstance(data, FileStorage):
-        raise ValidationError("Choisissez un fichier.", "files")
+        raise ValidationError(N_("Choisissez un fichier."), "files")
     return Upload(stream=cast(Any, data.stream), filename=data.filename or "")
 
 
@@ -491,7 +493,7 @@ def _plan_choices() -> list[tuple[str, str]]:
 
 
 def _unit_choices() -> list[tuple[str, str]]:
-    return [("", "— (l'entité de l'auteur)")] + [
+    return [("", _("— (l'entité de l'auteur)"))] + [
         (str(unit.id), f"{unit.code} · {unit.name}") for unit in container().registry.units()
     ]
 
@@ -499,17 +501,9 @@ def _unit_choices() -> list[tuple[str, str]]:
 def _local_time(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    zone = ZoneInfo(container().settings.timezone)
-    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+    return format_moment(value, container().settings.timezone)
 
 
 def _file_size(size: int) -> str:
-    """1536 → '1,5 Ko' (French decimal comma)."""
-    if size < 1024:
-        return f"{size} o"
-    value = size / 1024
-    for unit in ("Ko", "Mo"):
-        if value < 1024:
-            return f"{value:.1f} {unit}".replace(".", ",")
-        value /= 1024
-    return f"{value:.1f} Go".replace(".", ",")
+    """1536 → '1,5 Ko' in French; the page's language otherwise."""
+    return labels.human_size(size)

@@ -22,6 +22,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 from wtforms import SelectChoice  # type: ignore[attr-defined]
@@ -46,6 +48,7 @@ from web.forms import (
     RegisterExportForm,
     optional_id,
 )
+from web.i18n import N_, translate
 from web.mail import labels
 from web.mail.exports import REGISTER_COLUMNS, content_disposition, register_csv
 from web.mail.pdf import ReceiptData, RegisterData, receipt_pdf, register_pdf
@@ -115,8 +118,18 @@ def _find_mail(actor: Actor, chrono: str, direction: str, field: str) -> Mail:
     for mail in found.rows:
         if mail.chrono.casefold() == chrono.casefold():
             return mail
-    kind = f" {Direction(direction).label.lower()}" if direction else ""
-    raise ValidationError(f"Aucun courrier{kind} ne porte le numéro « {chrono} ».", field)
+    if direction:
+        raise ValidationError(
+            _(
+                "Aucun courrier %(direction)s ne porte le numéro « %(chrono)s ».",
+                direction=translate(Direction(direction).label).lower(),
+                chrono=chrono,
+            ),
+            field,
+        )
+    raise ValidationError(
+        _("Aucun courrier ne porte le numéro « %(chrono)s ».", chrono=chrono), field
+    )
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -124,10 +137,10 @@ def _find_mail(actor: Actor, chrono: str, direction: str, field: str) -> Mail:
 
 def _filter_choices(form: MailFilterForm) -> None:
     registry = container().registry
-    form.unit.choices = [SelectChoice("", "Toutes")] + [
+    form.unit.choices = [SelectChoice("", _("Toutes"))] + [
         SelectChoice(str(u.id), f"{u.code} · {u.name}") for u in registry.units()
     ]
-    form.mail_type.choices = [SelectChoice("", "Tous")] + [
+    form.mail_type.choices = [SelectChoice("", _("Tous"))] + [
         SelectChoice(str(t.id), t.name) for t in registry.mail_types()
     ]
 
@@ -171,7 +184,7 @@ def index() -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             status = 400
     else:
         status = 400
@@ -197,8 +210,9 @@ def _mail_form_choices(form: MailFieldsForm) -> None:
     form.mail_type_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(
             str(t.id),
-            f"{t.name} · délai {t.delay_days} jour{'s' if t.delay_days > 1 else ''} ouvré"
-            f"{'s' if t.delay_days > 1 else ''}",
+            t.name
+            + " · "
+            + ngettext("délai %(num)d jour ouvré", "délai %(num)d jours ouvrés", t.delay_days),
         )
         for t in registry.mail_types()
     ]
@@ -261,13 +275,13 @@ def new() -> ResponseReturnValue:
     except GedError as exc:
         if not _is_form_error(exc):
             raise
-        message = exc.message
+        message = translate(exc.message)
         if uploads:
-            message += " Sélectionnez à nouveau les fichiers : ils n'ont pas été conservés."
+            message += " " + _("Sélectionnez à nouveau les fichiers : ils n'ont pas été conservés.")
         flash(message, "danger")
         field = getattr(exc, "field", None)
         return _render_new(form, 400, FORM_FIELDS.get(field or "", field))
-    flash(f"Courrier enregistré sous le numéro {registered.chrono}.", "success")
+    flash(_("Courrier enregistré sous le numéro %(chrono)s.", chrono=registered.chrono), "success")
     session[JUST_REGISTERED] = registered.id
     return redirect(url_for("mail.show", mail_id=registered.id), 303)
 
@@ -332,11 +346,11 @@ def edit(mail_id: int) -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
             field = getattr(exc, "field", None)
             status, error_field = 400, FORM_FIELDS.get(field or "", field)
         else:
-            flash("Courrier modifié." if changes else "Aucune modification.", "success")
+            flash(_("Courrier modifié.") if changes else _("Aucune modification."), "success")
             return redirect(url_for("mail.show", mail_id=mail_id), 303)
     return render_template(
         "mail/edit.html", form=form, mail=view.mail, error_field=error_field
@@ -385,7 +399,7 @@ def _render_show(
         link_form=link_form or LinkForm(formdata=None),
         attach_form=attach_form or AttachForm(formdata=None),
         circuits=container().tasks.progress(actor, mail_id),
-        outcome_label=lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
+        outcome_label=lambda outcome: translate(OUTCOME_LABELS.get(outcome, outcome)),
     ), status
 
 
@@ -416,9 +430,9 @@ def comment(mail_id: int) -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
         else:
-            flash("Commentaire ajouté.", "success")
+            flash(_("Commentaire ajouté."), "success")
             return redirect(url_for("mail.show", mail_id=mail_id, _anchor="comments"), 303)
     return _render_show(mail_id, 400, comment_form=form)
 
@@ -438,9 +452,12 @@ def link(mail_id: int) -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
         else:
-            flash(f"Liaison avec le courrier {other.chrono} enregistrée.", "success")
+            flash(
+                _("Liaison avec le courrier %(chrono)s enregistrée.", chrono=other.chrono),
+                "success",
+            )
             return redirect(url_for("mail.show", mail_id=mail_id, _anchor="links"), 303)
     return _render_show(mail_id, 400, link_form=form)
 
@@ -455,9 +472,12 @@ def attach(mail_id: int) -> ResponseReturnValue:
         except GedError as exc:
             if not _is_form_error(exc):
                 raise
-            flash(exc.message, "danger")
+            flash(translate(exc.message), "danger")
         else:
-            flash(f"{len(uploads)} fichier(s) ajouté(s).", "success")
+            flash(
+                _("%(count)s fichier(s) ajouté(s).", count=len(uploads)),
+                "success",
+            )
             return redirect(url_for("mail.show", mail_id=mail_id, _anchor="documents"), 303)
     return _render_show(mail_id, 400, attach_form=form)
 
@@ -473,7 +493,7 @@ def receipt(mail_id: int) -> ResponseReturnValue:
     view = container().registry.get(current_actor(), mail_id)
     mail = view.mail
     if mail.direction != Direction.INCOMING.value:
-        raise NotFound("L'accusé de réception n'existe que pour le courrier arrivée.")
+        raise NotFound(N_("L'accusé de réception n'existe que pour le courrier arrivée."))
     zone = container().settings.timezone
     data = ReceiptData(
         agency=_agency(),
@@ -497,8 +517,10 @@ def export() -> ResponseReturnValue:
     form = RegisterExportForm(formdata=request.args)
     if not form.validate() or form.start.data is None or form.end.data is None:
         raise ValidationError(
-            "Choisissez le registre (arrivée, départ ou interne), une période (dates du et au) "
-            "et un format (CSV ou PDF)."
+            N_(
+                "Choisissez le registre (arrivée, départ ou interne), une période (dates du et au) "
+                "et un format (CSV ou PDF)."
+            )
         )
     direction = Direction(form.direction.data)
     start: dt.date = form.start.data

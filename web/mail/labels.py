@@ -6,50 +6,59 @@ import datetime as dt
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
+from flask_babel import gettext as _gettext
+
 from ged.domain.model import AuditAction
 from ged.services.tasks import OUTCOME_LABELS
+from web.i18n import N_, babel_locale, format_day, format_moment, translate
+
+
+def gettext(text: str, **variables: object) -> str:
+    return str(_gettext(text, **variables))
+
 
 ACTION_LABELS: Mapping[str, str] = {
-    AuditAction.MAIL_REGISTERED: "Enregistrement du courrier",
-    AuditAction.MAIL_UPDATED: "Modification du courrier",
-    AuditAction.MAIL_VIEWED: "Consultation du courrier confidentiel",
-    AuditAction.MAIL_COMMENTED: "Commentaire ajouté",
-    AuditAction.MAIL_LINKED: "Réponse enregistrée",
-    AuditAction.DOCUMENT_CREATED: "Fichier ajouté",
-    AuditAction.DOCUMENT_UPDATED: "Fiche du document modifiée",
-    AuditAction.DOCUMENT_DOWNLOADED: "Fichier consulté ou téléchargé",
-    AuditAction.DOCUMENT_DELETED: "Fichier mis à la corbeille",
-    AuditAction.DOCUMENT_RESTORED: "Fichier restauré",
-    AuditAction.DOCUMENT_HOLD_SET: "Gel juridique posé",
-    AuditAction.DOCUMENT_HOLD_RELEASED: "Gel juridique levé",
-    AuditAction.VERSION_ADDED: "Nouvelle version d'un fichier",
-    AuditAction.OCR_RETRIED: "Lecture du fichier relancée",
-    AuditAction.MAIL_SCAN_ATTACHED: "Scan joint (feuille de couverture)",
-    AuditAction.DRAFT_QUALIFIED: "Scan qualifié en courrier",
-    AuditAction.CIRCUIT_DEPLOYED: "Circuit déployé",
-    AuditAction.CIRCUIT_STARTED: "Circuit démarré",
-    AuditAction.CIRCUIT_TIMER_FIRED: "Échéance du circuit atteinte",
-    AuditAction.TASK_CLAIMED: "Tâche prise en charge",
-    AuditAction.TASK_RELEASED: "Tâche remise dans le panier de l'entité",
-    AuditAction.TASK_COMPLETED: "Tâche traitée",
-    AuditAction.TASK_REASSIGNED: "Tâche réattribuée",
-    AuditAction.TASK_ESCALATED: "Tâche en retard signalée au responsable",
+    AuditAction.MAIL_REGISTERED: N_("Enregistrement du courrier"),
+    AuditAction.MAIL_UPDATED: N_("Modification du courrier"),
+    AuditAction.MAIL_VIEWED: N_("Consultation du courrier confidentiel"),
+    AuditAction.MAIL_COMMENTED: N_("Commentaire ajouté"),
+    AuditAction.MAIL_LINKED: N_("Réponse enregistrée"),
+    AuditAction.DOCUMENT_CREATED: N_("Fichier ajouté"),
+    AuditAction.DOCUMENT_UPDATED: N_("Fiche du document modifiée"),
+    AuditAction.DOCUMENT_DOWNLOADED: N_("Fichier consulté ou téléchargé"),
+    AuditAction.DOCUMENT_DELETED: N_("Fichier mis à la corbeille"),
+    AuditAction.DOCUMENT_RESTORED: N_("Fichier restauré"),
+    AuditAction.DOCUMENT_HOLD_SET: N_("Gel juridique posé"),
+    AuditAction.DOCUMENT_HOLD_RELEASED: N_("Gel juridique levé"),
+    AuditAction.VERSION_ADDED: N_("Nouvelle version d'un fichier"),
+    AuditAction.OCR_RETRIED: N_("Lecture du fichier relancée"),
+    AuditAction.MAIL_SCAN_ATTACHED: N_("Scan joint (feuille de couverture)"),
+    AuditAction.DRAFT_QUALIFIED: N_("Scan qualifié en courrier"),
+    AuditAction.CIRCUIT_DEPLOYED: N_("Circuit déployé"),
+    AuditAction.CIRCUIT_STARTED: N_("Circuit démarré"),
+    AuditAction.CIRCUIT_TIMER_FIRED: N_("Échéance du circuit atteinte"),
+    AuditAction.TASK_CLAIMED: N_("Tâche prise en charge"),
+    AuditAction.TASK_RELEASED: N_("Tâche remise dans le panier de l'entité"),
+    AuditAction.TASK_COMPLETED: N_("Tâche traitée"),
+    AuditAction.TASK_REASSIGNED: N_("Tâche réattribuée"),
+    AuditAction.TASK_ESCALATED: N_("Tâche en retard signalée au responsable"),
 }
 
 # The mail fields a correction names in the history (keys of the MAIL_UPDATED details).
 FIELD_LABELS: Mapping[str, str] = {
-    "subject": "objet",
-    "correspondent_id": "correspondant",
-    "letter_date": "date de la lettre",
-    "mail_date": "date de réception ou d'envoi",
-    "sender_reference": "référence de l'expéditeur",
-    "mail_type_id": "type",
-    "priority": "priorité",
-    "confidential": "confidentialité",
-    "channel": "canal",
-    "unit_ids": "entités destinataires",
-    "person_ids": "personnes désignées",
-    "due_on": "échéance",
+    "subject": N_("objet"),
+    "correspondent_id": N_("correspondant"),
+    "letter_date": N_("date de la lettre"),
+    "mail_date": N_("date de réception ou d'envoi"),
+    "sender_reference": N_("référence de l'expéditeur"),
+    "mail_type_id": N_("type"),
+    "priority": N_("priorité"),
+    "confidential": N_("confidentialité"),
+    "channel": N_("canal"),
+    "unit_ids": N_("entités destinataires"),
+    "person_ids": N_("personnes désignées"),
+    "due_on": N_("échéance"),
 }
 
 MEDIA_LABELS: Mapping[str, str] = {
@@ -61,18 +70,20 @@ MEDIA_LABELS: Mapping[str, str] = {
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    return translate(ACTION_LABELS.get(action, action))
 
 
 def action_detail(action: str, details: Mapping[str, object]) -> str:
     """The one detail worth a line in the history, in words; '' when there is none."""
     if action == AuditAction.MAIL_REGISTERED and details.get("chrono"):
-        return f"Numéro d'ordre {details['chrono']}"
+        return gettext("Numéro d'ordre %(chrono)s", chrono=details["chrono"])
     if action == AuditAction.MAIL_UPDATED and details:
-        fields = [FIELD_LABELS.get(name, name) for name in details if name != "due_on"]
-        return "Modifié : " + ", ".join(fields) if fields else "Échéance recalculée"
+        fields = [translate(FIELD_LABELS.get(name, name)) for name in details if name != "due_on"]
+        if not fields:
+            return gettext("Échéance recalculée")
+        return gettext("Modifié : %(fields)s", fields=", ".join(fields))
     if action == AuditAction.MAIL_LINKED and details.get("answered_by"):
-        return f"Répondu par le courrier {details['answered_by']}"
+        return gettext("Répondu par le courrier %(chrono)s", chrono=details["answered_by"])
     if action == AuditAction.DOCUMENT_CREATED and details.get("title"):
         return str(details["title"])
     if action == AuditAction.TASK_COMPLETED and details.get("name"):
@@ -94,26 +105,35 @@ def _task_line(details: Mapping[str, object]) -> str:
     line = str(details["name"])
     outcome = details.get("outcome")
     if isinstance(outcome, str) and outcome:
-        line += f" — {OUTCOME_LABELS.get(outcome, outcome)}"
+        line += f" — {translate(OUTCOME_LABELS.get(outcome, outcome))}"
     comment = details.get("comment")
     if isinstance(comment, str) and comment:
         line += f" : {comment}"
     return line
 
 
+SIZE_UNITS: Mapping[str, str] = {
+    "o": N_("%(size)s o"),
+    "Ko": N_("%(size)s Ko"),
+    "Mo": N_("%(size)s Mo"),
+    "Go": N_("%(size)s Go"),
+}
+
+
 def human_size(size: int) -> str:
-    """1 234 567 → '1,2 Mo' (French units and decimal comma)."""
+    """1 234 567 → '1,2 Mo' in French; the page's language otherwise."""
     value = float(size)
     for unit in ("o", "Ko", "Mo", "Go"):
         if value < 1024 or unit == "Go":
-            text = f"{value:.0f}" if unit == "o" else f"{value:.1f}".replace(".", ",")
-            return f"{text} {unit}"
+            text = format_decimal(value, "0" if unit == "o" else "0.0", locale=babel_locale())
+            return gettext(SIZE_UNITS[unit], size=text)
         value /= 1024
     return f"{size} o"  # pragma: no cover
 
 
 def fr_date(day: dt.date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "—"
+    """In the page's language (French outside a request)."""
+    return format_day(day)
 
 
 def local_time(moment: dt.datetime, zone: str) -> dt.datetime:
@@ -121,4 +141,4 @@ def local_time(moment: dt.datetime, zone: str) -> dt.datetime:
 
 
 def fr_datetime(moment: dt.datetime | None, zone: str) -> str:
-    return local_time(moment, zone).strftime("%d/%m/%Y %H:%M") if moment else "—"
+    return format_moment(moment, zone)

@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import BooleanField
 
@@ -27,7 +29,9 @@ class MarkForm(Form):
 
 
 class PreferencesForm(Form):
-    digest_enabled = BooleanField("Recevoir chaque matin le récapitulatif de mes tâches par e-mail")
+    digest_enabled = BooleanField(
+        _l("Recevoir chaque matin le récapitulatif de mes tâches par e-mail")
+    )
 
 
 @bp.before_request
@@ -90,7 +94,7 @@ def mark_read(notification_id: int) -> ResponseReturnValue:
 @bp.post("/read")
 def mark_all_read() -> ResponseReturnValue:
     if container().notifications.mark_all_read(current_actor()):
-        flash("Toutes vos notifications sont marquées comme lues.", "success")
+        flash(_("Toutes vos notifications sont marquées comme lues."), "success")
     return redirect(url_for("notifications.index"), 303)
 
 
@@ -103,6 +107,6 @@ def preferences() -> ResponseReturnValue:
         form.digest_enabled.data = current.digest_enabled
     elif form.validate_on_submit():
         notifications.set_digest(current_actor(), bool(form.digest_enabled.data))
-        flash("Vos préférences sont enregistrées.", "success")
+        flash(_("Vos préférences sont enregistrées."), "success")
         return redirect(url_for("notifications.preferences"), 303)
     return render_template("notifications/preferences.html", form=form, current=current)

@@ -14,16 +14,17 @@ from ged.domain.errors import ValidationError
 from ged.domain.model import Direction, MailStatus
 from ged.domain.search import SearchQuery
 from web.extensions import container
+from web.i18n import N_, translate
 from web.users import current_actor
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
 FACET_LABELS = {
-    "direction": "Sens",
-    "mail_type": "Type",
-    "unit": "Entité",
-    "year": "Année",
-    "status": "Statut",
+    "direction": N_("Sens"),
+    "mail_type": N_("Type"),
+    "unit": N_("Entité"),
+    "year": N_("Année"),
+    "status": N_("Statut"),
 }
 
 
@@ -63,7 +64,7 @@ def index() -> ResponseReturnValue:
         try:
             results = container().search.search(current_actor(), query)
         except ValidationError as exc:
-            error = exc.message
+            error = translate(exc.message)
     unit_names = {str(u.id): u.code for u in container().registry.units()}
     return render_template(
         "search/index.html",

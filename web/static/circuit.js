@@ -46,7 +46,7 @@
       })
       .catch(function () {
         container.classList.add("circuit-failed");
-        say(container, "Le diagramme n'a pas pu être affiché ; les étapes sont listées ci-dessous.");
+        say(container, container.getAttribute("data-msg-failed") || "");
       });
   }
 
@@ -55,7 +55,7 @@
     if (!diagrams.length) return;
     if (typeof window.BpmnJS !== "function") {
       diagrams.forEach(function (container) {
-        say(container, "Le diagramme n'est pas disponible ; les étapes sont listées ci-dessous.");
+        say(container, container.getAttribute("data-msg-unavailable") || "");
       });
       return;
     }

@@ -65,7 +65,13 @@
     var select = form.querySelector("#direction");
     if (!select) return;
     var dateLabel = form.querySelector("label[for='mail_date']");
-    var labels = { incoming: "Date de réception", outgoing: "Date d'envoi", internal: "Date" };
+    // The words come from the page (data-label-*), in the page's language.
+    var holder = form.querySelector("[data-mail-date]");
+    var labels = {};
+    ["incoming", "outgoing", "internal"].forEach(function (direction) {
+      var word = holder && holder.getAttribute("data-label-" + direction);
+      if (word) labels[direction] = word;
+    });
 
     function update() {
       var direction = select.value;

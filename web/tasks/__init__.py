@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage, MultiDict
 from wtforms import SelectChoice  # type: ignore[attr-defined]
@@ -35,6 +37,7 @@ from ged.services.tasks import (
 from ged.services.uploads import Upload
 from web.extensions import container
 from web.forms import optional_id
+from web.i18n import N_, format_day, format_moment, translate
 from web.mail import labels
 from web.tasks import fields
 from web.tasks.forms import DelegationForm, ReassignForm
@@ -46,10 +49,10 @@ PER_PAGE = 25
 HOME_ROWS = 10
 TABS = ("mine", "pool", "delegated", "overdue")
 TAB_LABELS = {
-    "mine": "Mes tâches",
-    "pool": "À prendre",
-    "delegated": "Déléguées à moi",
-    "overdue": "Retards de mes entités",
+    "mine": _l("Mes tâches"),
+    "pool": _l("À prendre"),
+    "delegated": _l("Déléguées à moi"),
+    "overdue": _l("Retards de mes entités"),
 }
 FILES_AGAIN = " Sélectionnez à nouveau les fichiers : ils n'ont pas été conservés."
 
@@ -82,8 +85,8 @@ def due_text(due_at: dt.datetime | None) -> str:
     tasks = container().tasks
     local = due_at.astimezone(ZoneInfo(container().settings.timezone))
     if local.time() == dt.time(0):
-        return tasks.due_date(due_at).strftime("%d/%m/%Y")
-    return local.strftime("%d/%m/%Y %H:%M")
+        return format_day(tasks.due_date(due_at))
+    return format_moment(local)
 
 
 @bp.app_template_global("task_due")
@@ -99,7 +102,7 @@ def _helpers() -> dict[str, Any]:
         "fr_datetime": lambda moment: labels.fr_datetime(moment, zone),
         "human_size": labels.human_size,
         "media_label": lambda media: labels.MEDIA_LABELS.get(media, media),
-        "outcome_label": lambda name: OUTCOME_LABELS.get(name or "", name or ""),
+        "outcome_label": lambda name: translate(OUTCOME_LABELS.get(name or "", name or "")),
         "TaskState": TaskState,
         "FieldKind": fields.FieldKind,
         "TAB_LABELS": TAB_LABELS,
@@ -116,7 +119,7 @@ def _version() -> int:
     value = (request.form.get("version") or "").strip()
     if not value.isdigit():
         raise ValidationError(
-            "Le formulaire est incomplet (version de la tâche manquante) : rechargez la page."
+            N_("Le formulaire est incomplet (version de la tâche manquante) : rechargez la page.")
         )
     return int(value)
 
@@ -250,7 +253,7 @@ def _reassign_form(detail: TaskDetail, form: ReassignForm | None = None) -> Reas
     form = form or ReassignForm(formdata=None)
     allowed = {user_id for user_id, _ in _manageable(current_actor())}
     form.to_user_id.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(p.id), f"{p.full_name} ({p.unit.code if p.unit else 'sans entité'})")
+        SelectChoice(str(p.id), f"{p.full_name} ({p.unit.code if p.unit else _('sans entité')})")
         for p in container().registry.people()
         if p.id in allowed and p.id != detail.task.assignee_id
     ]
@@ -300,7 +303,7 @@ def _refused(
     """
     if exc.status in (403, 404):
         raise exc
-    message = exc.message
+    message = translate(exc.message)
     if files_lost and exc.status == 400:
         message += FILES_AGAIN
     flash(message, "danger")
@@ -333,8 +336,11 @@ def complete(task_id: int) -> ResponseReturnValue:
         )
     except GedError as exc:
         return _refused(task_id, exc, request.form, files_lost=bool(uploads))
-    label = OUTCOME_LABELS.get(result.outcome, result.outcome)
-    flash(f"Tâche « {detail.task.name} » traitée : {label}.", "success")
+    label = translate(OUTCOME_LABELS.get(result.outcome, result.outcome))
+    flash(
+        _("Tâche « %(task)s » traitée : %(outcome)s.", task=detail.task.name, outcome=label),
+        "success",
+    )
     return redirect(url_for(".inbox"), 303)
 
 
@@ -344,7 +350,7 @@ def claim(task_id: int) -> ResponseReturnValue:
         container().tasks.claim(current_actor(), task_id, _version())
     except GedError as exc:
         return _refused(task_id, exc)
-    flash("Vous avez pris cette tâche : elle est dans « Mes tâches ».", "success")
+    flash(_("Vous avez pris cette tâche : elle est dans « Mes tâches »."), "success")
     return redirect(url_for(".show", task_id=task_id), 303)
 
 
@@ -354,7 +360,7 @@ def release(task_id: int) -> ResponseReturnValue:
         container().tasks.release(current_actor(), task_id, _version())
     except GedError as exc:
         return _refused(task_id, exc)
-    flash("Tâche remise dans le panier de l'entité.", "success")
+    flash(_("Tâche remise dans le panier de l'entité."), "success")
     return redirect(url_for(".inbox", tab="pool"), 303)
 
 
@@ -363,16 +369,18 @@ def reassign(task_id: int) -> ResponseReturnValue:
     form = ReassignForm()
     try:
         if not form.validate():
-            raise ValidationError("Le formulaire de réattribution est invalide.")
+            raise ValidationError(N_("Le formulaire de réattribution est invalide."))
         target = optional_id(form.to_user_id.data)
         if target is None:
-            raise ValidationError("Choisissez la personne à qui confier la tâche.", "to_user_id")
+            raise ValidationError(
+                N_("Choisissez la personne à qui confier la tâche."), "to_user_id"
+            )
         container().tasks.reassign(
             current_actor(), task_id, target, form.comment.data or "", _version()
         )
     except GedError as exc:
         return _refused(task_id, exc, reassign_form=form)
-    flash("Tâche réattribuée.", "success")
+    flash(_("Tâche réattribuée."), "success")
     return redirect(url_for(".show", task_id=task_id), 303)
 
 
@@ -413,7 +421,7 @@ def _delegation_form(actor: Actor, user_id: int, form: DelegationForm | None = N
         SelectChoice(str(actor.user_id), current_user.user.full_name)
     ]
     form.to_user_id.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(p.id), f"{p.full_name} ({p.unit.code if p.unit else 'sans entité'})")
+        SelectChoice(str(p.id), f"{p.full_name} ({p.unit.code if p.unit else _('sans entité')})")
         for p in container().registry.people()
         if p.role != Role.AUDITOR.value
     ]
@@ -428,7 +436,7 @@ def _render_delegations(
     actor = current_actor()
     user_id = user_id if user_id is not None else actor.user_id
     if user_id is None:  # pages need a login: only a broken session gets here
-        raise NotFound("Personne introuvable.")
+        raise NotFound(N_("Personne introuvable."))
     rows = container().delegations.for_user(actor, user_id)
     form, manageable = _delegation_form(actor, user_id, form)
     if form.starts_on.data is None:
@@ -454,23 +462,23 @@ def create_delegation() -> ResponseReturnValue:
     form = DelegationForm()
     from_id = optional_id(form.from_user_id.data) or actor.user_id
     if not form.validate() or form.starts_on.data is None or form.ends_on.data is None:
-        flash("Indiquez la personne, les dates de début et de fin de la délégation.", "danger")
+        flash(_("Indiquez la personne, les dates de début et de fin de la délégation."), "danger")
         return _render_delegations(from_id, 400, form)
     to_id = optional_id(form.to_user_id.data)
     try:
         if to_id is None or from_id is None:
-            raise ValidationError("Choisissez à qui déléguer les tâches.", "to_user_id")
+            raise ValidationError(N_("Choisissez à qui déléguer les tâches."), "to_user_id")
         container().delegations.create(
             actor, from_id, to_id, form.starts_on.data, form.ends_on.data, form.reason.data or ""
         )
     except GedError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
         return _render_delegations(
             from_id if exc.status != 403 else actor.user_id, exc.status, form
         )
-    flash("Délégation enregistrée.", "success")
+    flash(_("Délégation enregistrée."), "success")
     return redirect(url_for(".delegations", user=from_id), 303)
 
 
@@ -483,7 +491,7 @@ def end_delegation(delegation_id: int) -> ResponseReturnValue:
     except GedError as exc:
         if exc.status in (403, 404):
             raise
-        flash(exc.message, "danger")
+        flash(translate(exc.message), "danger")
         return _render_delegations(back, exc.status)
-    flash("Délégation terminée.", "success")
+    flash(_("Délégation terminée."), "success")
     return redirect(url_for(".delegations", user=back), 303)

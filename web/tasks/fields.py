@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from ged.domain.errors import ValidationError
 from ged.services.tasks import RESERVED_VARIABLES, OutcomeChoice, TaskDetail
+from web.i18n import N_, translate
 
 MAX_TEXT = 500
 # Circuit variables are posted as "var-<name>": a circuit may name a variable "version" or
@@ -40,14 +42,14 @@ class FieldKind(enum.StrEnum):
 
 
 KNOWN: Mapping[str, tuple[FieldKind, str]] = {
-    "addressed_unit": (FieldKind.UNIT, "Entité chargée du traitement"),
-    "consulted_units": (FieldKind.UNITS, "Entités consultées pour avis"),
-    "approvers": (FieldKind.USERS, "Viseurs, dans l'ordre des visas"),
-    "signatory": (FieldKind.USER, "Signataire"),
-    "reviewer": (FieldKind.USER, "Relecteur"),
-    "approver": (FieldKind.USER, "Viseur"),
-    "version": (FieldKind.VERSION, "Version soumise"),
-    "processing_deadline": (FieldKind.DEADLINE, "Échéance du traitement"),
+    "addressed_unit": (FieldKind.UNIT, N_("Entité chargée du traitement")),
+    "consulted_units": (FieldKind.UNITS, N_("Entités consultées pour avis")),
+    "approvers": (FieldKind.USERS, N_("Viseurs, dans l'ordre des visas")),
+    "signatory": (FieldKind.USER, N_("Signataire")),
+    "reviewer": (FieldKind.USER, N_("Relecteur")),
+    "approver": (FieldKind.USER, N_("Viseur")),
+    "version": (FieldKind.VERSION, N_("Version soumise")),
+    "processing_deadline": (FieldKind.DEADLINE, N_("Échéance du traitement")),
 }
 
 
@@ -81,11 +83,11 @@ class FormField:
 
 def kind_of(name: str) -> tuple[FieldKind, str]:
     if name in RESERVED_VARIABLES:
-        return FieldKind.FIXED, "Numéro d'ordre" if name == "chrono" else name
+        return FieldKind.FIXED, N_("Numéro d'ordre") if name == "chrono" else name
     if name in KNOWN:
         return KNOWN[name]
     if name.endswith("_deadline"):
-        return FieldKind.DEADLINE, "Échéance"
+        return FieldKind.DEADLINE, N_("Échéance")
     return FieldKind.TEXT, name.replace("_", " ").capitalize()
 
 
@@ -106,7 +108,7 @@ def _as_unit_id(value: Any, options: Options) -> str:
     text = str(value).strip()
     if text.isdigit():
         return text
-    for unit_id, code, _ in options.units:
+    for unit_id, code, _name in options.units:
         if code.upper() == text.upper():
             return str(unit_id)
     return text
@@ -120,7 +122,7 @@ def _as_user_id(value: Any, options: Options) -> str:
     text = str(value).strip()
     if text.isdigit():
         return text
-    for user_id, username, _ in options.people:
+    for user_id, username, _name in options.people:
         if username.lower() == text.lower():
             return str(user_id)
     return text
@@ -200,13 +202,17 @@ def _choices(kind: FieldKind, options: Options) -> tuple[Choice, ...]:
     if kind in (FieldKind.USER, FieldKind.USERS):
         return tuple(Choice(str(i), f"{name} ({username})") for i, username, name in options.people)
     if kind is FieldKind.VERSION:
-        return tuple(Choice(str(i), f"Version {number}") for i, number in options.versions)
+        return tuple(
+            Choice(str(i), _("Version %(number)s", number=number)) for i, number in options.versions
+        )
     return ()
 
 
 def _number(name: str, label: str, text: str) -> int:
     if not text.isdigit():
-        raise ValidationError(f"« {label} » : choisissez une valeur dans la liste.", name)
+        raise ValidationError(
+            _("« %(field)s » : choisissez une valeur dans la liste.", field=translate(label)), name
+        )
     return int(text)
 
 
@@ -229,12 +235,12 @@ def read(
         if kind in (FieldKind.UNITS, FieldKind.USERS):
             picked = [v.strip() for v in form.getlist(PREFIX + name) if v.strip()]
             if not picked:
-                raise ValidationError(f"« {chosen.label} » demande de remplir « {label} ».", name)
+                raise ValidationError(_needs(chosen.label, label), name)
             data[name] = [_number(name, label, v) for v in picked]
             continue
         text = (form.get(PREFIX + name) or "").strip()
         if not text:
-            raise ValidationError(f"« {chosen.label} » demande de remplir « {label} ».", name)
+            raise ValidationError(_needs(chosen.label, label), name)
         if kind in (FieldKind.UNIT, FieldKind.USER, FieldKind.VERSION):
             data[name] = _number(name, label, text)
         elif kind is FieldKind.DEADLINE:
@@ -242,9 +248,23 @@ def read(
                 dt.date.fromisoformat(text)
             except ValueError:
                 raise ValidationError(
-                    f"« {label} » : donnez une date au format AAAA-MM-JJ.", name
+                    _(
+                        "« %(field)s » : donnez une date au format AAAA-MM-JJ.",
+                        field=translate(label),
+                    ),
+                    name,
                 ) from None
             data[name] = text
         else:
             data[name] = text[:MAX_TEXT]
     return data
+
+
+def _needs(outcome: str, field: str) -> str:
+    return str(
+        _(
+            "« %(outcome)s » demande de remplir « %(field)s ».",
+            outcome=translate(outcome),
+            field=translate(field),
+        )
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -9,13 +10,13 @@ from web.forms import Form
 
 
 class ReassignForm(Form):
-    to_user_id = SelectField("Confier à", coerce=str, validate_choice=False)
-    comment = TextAreaField("Motif (facultatif)", validators=[Optional(), Length(max=5000)])
+    to_user_id = SelectField(_l("Confier à"), coerce=str, validate_choice=False)
+    comment = TextAreaField(_l("Motif (facultatif)"), validators=[Optional(), Length(max=5000)])
 
 
 class DelegationForm(Form):
-    from_user_id = SelectField("Personne absente", coerce=str, validate_choice=False)
-    to_user_id = SelectField("Déléguer à", coerce=str, validate_choice=False)
-    starts_on = DateField("Du", validators=[DataRequired()])
-    ends_on = DateField("Au (inclus)", validators=[DataRequired()])
-    reason = StringField("Motif (facultatif)", validators=[Optional(), Length(max=500)])
+    from_user_id = SelectField(_l("Personne absente"), coerce=str, validate_choice=False)
+    to_user_id = SelectField(_l("Déléguer à"), coerce=str, validate_choice=False)
+    starts_on = DateField(_l("Du"), validators=[DataRequired()])
+    ends_on = DateField(_l("Au (inclus)"), validators=[DataRequired()])
+    reason = StringField(_l("Motif (facultatif)"), validators=[Optional(), Length(max=500)])

@@ -1,0 +1,55 @@
+"""A pybabel extractor for the messages ged's services raise (babel.cfg, ``[ged_errors: …]``).
+
+The services stay free of Flask-Babel: they raise ``GedError`` subclasses with French text, and
+the web layer shows ``translate(exc.message)``. This extractor lists the fixed texts so that the
+catalogues carry them; a message built with values (an f-string) has no msgid and stays French.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Collection, Iterator, Mapping
+from typing import IO, Any
+
+# ConfigurationError and StorageError speak to the operator (in the logs), not to a person.
+ERRORS = frozenset(
+    {
+        "GedError",
+        "ValidationError",
+        "NotFound",
+        "PermissionDenied",
+        "Conflict",
+        "AuthenticationFailed",
+    }
+)
+
+
+def extract_service_errors(
+    fileobj: IO[bytes],
+    keywords: Mapping[str, Any],
+    comment_tags: Collection[str],
+    options: Mapping[str, Any],
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    tree = ast.parse(fileobj.read())
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ERRORS
+            and node.args
+        ):
+            continue
+        first = node.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            yield node.lineno, "gettext", first.value, []
+        elif isinstance(first, ast.Name) and first.id in constants:
+            yield node.lineno, "gettext", constants[first.id], []
