@@ -339,16 +339,8 @@ class TantivySearchIndex:
 
     def _field_filters(self, q: SearchQuery) -> list[tantivy.Query]:
         out: list[tantivy.Query] = []
-        for name, value in (
-            ("kind", q.kind),
-            ("direction", q.direction),
-            ("mail_type", q.mail_type),
-            ("status", q.status),
-            ("unit", "" if q.unit is None else str(q.unit)),
-            ("year", "" if q.year is None else str(q.year)),
-        ):
-            if value:
-                out.append(tantivy.Query.term_query(self.schema, name, value))
+        for name, value in q.term_filters():
+            out.append(tantivy.Query.term_query(self.schema, name, value))
         if q.date_from or q.date_to:
             out.append(
                 tantivy.Query.range_query(

@@ -313,9 +313,17 @@ class WhooshSearchIndex:
     def upsert(self, items: Iterable[IndexedItem]) -> int:
         writer = self._writer()
         count = 0
+        written: set[str] = set()
         try:
             for item in items:
+                if item.key in written:
+                    # update_document cannot replace a document this same writer added: commit
+                    # what came before, so the new writer replaces it (a rare case).
+                    writer.commit()
+                    writer = self._writer()
+                    written.clear()
                 writer.update_document(**_fields_of(item))
+                written.add(item.key)
                 count += 1
         except BaseException:
             writer.cancel()
@@ -473,16 +481,8 @@ def _filtered(
 ) -> frozenset[int] | None:
     """The visible documents narrowed by the query's field filters and dates (None: all)."""
     sets = []
-    for name, value in (
-        ("kind", q.kind),
-        ("direction", q.direction),
-        ("mail_type", q.mail_type),
-        ("status", q.status),
-        ("unit", "" if q.unit is None else str(q.unit)),
-        ("year", "" if q.year is None else str(q.year)),
-    ):
-        if value:
-            sets.append(generation.term(name, value))
+    for name, value in q.term_filters():
+        sets.append(generation.term(name, value))
     if allowed is not None:
         sets.append(allowed)
     docs = frozenset.intersection(*sorted(sets, key=len)) if sets else None

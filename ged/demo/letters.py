@@ -10,7 +10,6 @@ Everything is deterministic for a given seed.
 
 from __future__ import annotations
 
-import functools
 import io
 import random
 import re
@@ -23,12 +22,10 @@ from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
+from ged.adapters.pdf_fonts import FONT, FONT_BOLD, require_arabic_fonts
+
 # French letters use PDF's built-in Helvetica: nothing to embed, several times faster to write,
 # and every character of French is in its encoding. Arabic needs DejaVu's glyphs.
 LATIN = "Helvetica"
@@ -68,18 +65,6 @@ class Letter:
         return "\n".join(part for part in parts if part)
 
 
-@functools.cache
-def _register_fonts() -> None:
-    try:
-        pdfmetrics.registerFont(TTFont(FONT, "DejaVuSans.ttf"))
-        pdfmetrics.registerFont(TTFont(FONT_BOLD, "DejaVuSans-Bold.ttf"))
-    except TTFError as exc:  # pragma: no cover - a broken installation
-        raise RuntimeError(
-            "The DejaVu Sans font is missing (Debian package fonts-dejavu-core): "
-            "the demo letters need it."
-        ) from exc
-
-
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """``text`` wrapped to ``width`` points, each line in display order."""
     if not _ARABIC.search(text):
@@ -90,7 +75,7 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
 
 def render_pdf(letter: Letter, title: str = "") -> bytes:
     """One A4 page (two if the body is long), with a real text layer."""
-    _register_fonts()
+    require_arabic_fonts()
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
     page.setTitle(title or letter.subject)

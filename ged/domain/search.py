@@ -73,6 +73,18 @@ class SearchQuery:
     page: int = 1
     per_page: int = 20
 
+    def term_filters(self) -> list[tuple[str, str]]:
+        """The exact-value field filters this query sets, as (index field, term) pairs."""
+        pairs = (
+            ("kind", self.kind),
+            ("direction", self.direction),
+            ("mail_type", self.mail_type),
+            ("status", self.status),
+            ("unit", "" if self.unit is None else str(self.unit)),
+            ("year", "" if self.year is None else str(self.year)),
+        )
+        return [(name, value) for name, value in pairs if value]
+
 
 @dataclass(frozen=True)
 class SearchHit:

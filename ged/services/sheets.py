@@ -9,7 +9,6 @@ rendering of a skewed, grey scan still reads them.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import re
 from collections.abc import Sequence
@@ -23,10 +22,9 @@ from bidi import get_display  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
+from ged.adapters.pdf_fonts import FONT, FONT_BOLD, arabic_fonts_available
 from ocr.sheets import SEPARATOR, cover_payload
 
 QR_SIZE = 6 * cm
@@ -41,15 +39,11 @@ class CoverLabel:
     correspondent: str = ""
 
 
-@functools.cache
 def _font() -> tuple[str, str]:
     """DejaVu Sans when installed (Arabic letters), else Helvetica (Latin only)."""
-    try:
-        pdfmetrics.registerFont(TTFont("DejaVuSans", "DejaVuSans.ttf"))
-        pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", "DejaVuSans-Bold.ttf"))
-    except TTFError:
-        return "Helvetica", "Helvetica-Bold"
-    return "DejaVuSans", "DejaVuSans-Bold"
+    if arabic_fonts_available():
+        return FONT, FONT_BOLD
+    return "Helvetica", "Helvetica-Bold"
 
 
 def _visual(text: str) -> str:

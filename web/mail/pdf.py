@@ -10,7 +10,6 @@ presentation forms; ReportLab finds it in the system font folders and embeds the
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -24,13 +23,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import cm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
+from ged.adapters.pdf_fonts import FONT, FONT_BOLD, require_arabic_fonts
+
 # Arabic, Syriac, Thaana, NKo, Hebrew and the Arabic presentation forms.
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 _RTL_STRONG = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]|([A-Za-z\u00c0-\u024f])")
@@ -58,18 +55,6 @@ class RegisterData:
     generated_at: dt.datetime  # local time
     columns: Sequence[tuple[str, str]]  # (key, heading)
     rows: Sequence[Mapping[str, str]]
-
-
-@functools.cache
-def _register_fonts() -> None:
-    try:
-        pdfmetrics.registerFont(TTFont(FONT, "DejaVuSans.ttf"))
-        pdfmetrics.registerFont(TTFont(FONT_BOLD, "DejaVuSans-Bold.ttf"))
-    except TTFError as exc:  # pragma: no cover - a broken installation
-        raise RuntimeError(
-            "The DejaVu Sans font is missing (Debian package fonts-dejavu-core): "
-            "it is needed to print Arabic in PDF files."
-        ) from exc
 
 
 def is_rtl(text: str) -> bool:
@@ -132,7 +117,7 @@ def _cell(text: str, font: str, size: float, width: float) -> tuple[str, bool]:
 
 def receipt_pdf(data: ReceiptData) -> bytes:
     """An A4 acknowledgement receipt for an incoming mail, with a QR code of its chrono."""
-    _register_fonts()
+    require_arabic_fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -301,7 +286,7 @@ def register_pdf(data: RegisterData) -> bytes:
     Rows are wrapped here and laid out into pages here (one table per page), so the cost grows
     with the number of rows, not with its square as ReportLab's repeated table splitting does.
     """
-    _register_fonts()
+    require_arabic_fonts()
     pagesize = landscape(A4)
     margin = 1.2 * cm
     buffer = io.BytesIO()

@@ -454,12 +454,7 @@ def test_delete_by_key_through_the_port(container: Container) -> None:
     assert index.count() == 2
 
 
-def test_an_item_given_twice_is_indexed_once(
-    container: Container, search_backend: str, request: pytest.FixtureRequest
-) -> None:
-    if search_backend == "whoosh":
-        # Whoosh's update_document does not replace a document added by the same writer.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="Whoosh keeps both copies"))
+def test_an_item_given_twice_is_indexed_once(container: Container) -> None:
     day = dt.date(2026, 5, 1)
     index = container.search.index
     everything = Visibility(everything=True)
