@@ -31,7 +31,9 @@ def test_a_sideways_page_is_straightened_too() -> None:
 
 @pytest.mark.parametrize("turn", [90, 270])
 def test_a_page_whose_lines_run_up_and_down_is_found_sideways(turn: int) -> None:
-    lines = find_lines(_lines_page().rotate(turn, expand=True).rotate(-1.5, expand=True, fillcolor=255))
+    lines = find_lines(
+        _lines_page().rotate(turn, expand=True).rotate(-1.5, expand=True, fillcolor=255)
+    )
     assert lines.sideways
     assert lines.angle == pytest.approx(1.5, abs=0.2)
 
