@@ -87,7 +87,8 @@ def instance(folder: Path) -> Iterator[tuple[Container, dict[str, str]]]:
         ged.dispose()
 
 
-# `ged worker`, as shipped.
+# `ged worker`, as shipped, started with `python -c`: its OCR children then have no main script
+# to import again, as they have under the `ged` command (see docs/ocr-performance.md).
 WORKER = "from web.cli import main; main()"
 # The same consumer, polling an idle queue at least every `max_delay` seconds instead of Huey's
 # default 10 (its delay grows by 1.15× per empty poll from 0.1 s).
@@ -197,7 +198,7 @@ def upload_to_searchable(
         "all_seconds": [round(s, 2) for s in seconds],
         "tesseract_alone_median_seconds": round(bare_median, 2),
         "ratio_to_tesseract_alone": round(median / bare_median, 2),
-        "worker": "ged worker --workers 2"
+        "worker": "ged worker --workers 2 (python -c)"
         if max_delay is None
         else f"the same Huey consumer with max_delay={max_delay}",
         "note": "documents.create to the first search hit; worker idle and warm; "
@@ -338,7 +339,7 @@ def drain(scans: int, timeout_s: float = 3600.0) -> dict[str, Any]:
         "scans": scans,
         "scan": "JPEG 1400×420 px, 300 dpi, four French lines",
         "languages": ged.settings.ocr.languages,
-        "worker": "ged worker --workers 2 (Huey consumer, threads; SQLite queue)",
+        "worker": "ged worker --workers 2 (python -c; Huey consumer, threads; SQLite queue)",
         "queue_seconds": round(queued_s, 1),
         "drain_seconds": round(seconds, 1),
         "scans_per_second": round(scans / seconds, 2),
