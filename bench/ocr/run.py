@@ -363,8 +363,7 @@ def main() -> None:
         print(f"one page        : {report['one_page']}")
         report["tesseract_pass_cpu_seconds"] = tesseract_modes(work / "modes", args.repeat)
         print(f"tesseract passes: {report['tesseract_pass_cpu_seconds']}")
-        # Imported only now: the OCR children re-import this script as their __main__ (see
-        # ocr.limits), and the service stack would cost each of them a second of CPU.
+        # Imported only now: the pipeline is measured in a process without the service stack.
         from bench.ocr import service
 
         previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

@@ -87,8 +87,7 @@ def instance(folder: Path) -> Iterator[tuple[Container, dict[str, str]]]:
         ged.dispose()
 
 
-# `ged worker`, as shipped, started with `python -c`: its OCR children then have no main script
-# to import again, as they have under the `ged` command (see docs/ocr-performance.md).
+# `ged worker`, started with `python -c` (`--command`: the installed `ged` console script).
 WORKER = "from web.cli import main; main()"
 # The same consumer, polling an idle queue at least every `max_delay` seconds instead of Huey's
 # default 10 (its delay grows by 1.15× per empty poll from 0.1 s).
