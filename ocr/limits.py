@@ -2,8 +2,8 @@
 
 Each call runs in its own child process, forked from a `forkserver` (a small, clean process that
 has imported the OCR modules once): the child starts in milliseconds, does not inherit the
-caller's memory, threads or open database connections, and its address-space limit counts only
-what the page needs. In the child:
+caller's memory, threads or open database connections, does not import the caller's main script
+(`_Popen`), and its address-space limit counts only what the page needs. In the child:
 - `RLIMIT_AS` caps memory; the programs it starts (pdftoppm, tesseract) inherit the cap;
 - `RLIMIT_CPU` is a backstop that ends the child even if the caller died;
 - it leads a new process group, so a timeout kills pdftoppm and tesseract with it;
@@ -17,6 +17,7 @@ and every failure becomes an `OcrError` for that document.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import math
 import multiprocessing
@@ -29,6 +30,8 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing import context as mp_context
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
@@ -42,12 +45,8 @@ R = TypeVar("R")
 
 _log = logging.getLogger(__name__)
 
-# Modules the forkserver imports once, so each child starts with them loaded. "__main__" first,
-# as multiprocessing does by default: a child whose parent already imported the caller's main
-# module skips importing it again (a web app's main would otherwise be imported for every page).
-# Like any forkserver or spawn user, the caller's main module must be import-safe
-# (`if __name__ == "__main__":`).
-PRELOAD = ["__main__", "ocr.pages"]
+# Modules the forkserver imports once, so each child starts with them loaded.
+PRELOAD = ["ocr.pages"]
 # Time a child that has sent its result gets to exit before it is killed.
 _EXIT_GRACE_S = 5.0
 
@@ -108,6 +107,45 @@ def _context() -> Any:
     return context
 
 
+class _Popen(popen_forkserver.Popen):
+    """Starts a child from the forkserver without the caller's main script.
+
+    multiprocessing has every child import the parent's main script when it was run by path, and
+    Python 3.11's forkserver never imports it once for all (it looks for the path under a key
+    the preparation data does not use). Under the `ged` command that script imports Flask and
+    the whole application: 1.2 CPU-s and 5 s per child here, three children for a one-page
+    document. Our children run `_child_main` on jobs of `ocr.pages`, imported by name, and
+    never need it: this is multiprocessing's own `_launch` with the main script left out.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        mp_context.set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            mp_context.set_spawning_popen(None)
+        fds: list[int] = self._fds  # type: ignore[attr-defined]
+        self.sentinel, w = forkserver.connect_to_new_process(fds)
+        # As multiprocessing does: a duplicate of the write end tells the child its parent lives.
+        parent_w = os.dup(w)
+        close_fds = util.close_fds  # type: ignore[attr-defined]
+        self.finalizer = util.Finalize(self, close_fds, (parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _Child(mp_context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:  # noqa: N802 (multiprocessing's name)
+        return _Popen(process_obj)
+
+
 def _kill(process: BaseProcess) -> None:
     pid = process.pid
     if pid is not None and process.is_alive():
@@ -165,6 +203,9 @@ def run_all(
 ) -> list[R]:
     """`[func(arg) for arg in args]`, each call in a limited child, at most `workers` at a time.
 
+    `func` and the arguments must be importable by module name: the children do not import the
+    caller's main script (see `_Popen`).
+
     The first failure stops the batch: running children are killed and an OcrError is raised,
     naming `pages[i]` (the page of the failing call) when given.
     """
@@ -178,7 +219,7 @@ def run_all(
             while waiting and len(running) < max(1, workers):
                 index = waiting.popleft()
                 receiver, sender = context.Pipe(duplex=False)
-                process = context.Process(
+                process = _Child(
                     target=_child_main, args=(sender, func, args[index], limits), daemon=True
                 )
                 process.start()

@@ -10,10 +10,11 @@
 4. pages, each in its own limited child, up to `workers` at a time: a trusted PDF text layer
    (`ocr.textlayer`) is taken as it is; otherwise the page is rasterised in grayscale
    (pdf2image, one page; Pillow for images), straightened (`ocr.skew`), and read by Tesseract
-   with `--psm 1` (its orientation detection, OSD, runs inside that pass: no separate 0.8 s OSD
-   run per page) writing text, hOCR (for confidence and orientation) and the page's PDF in one
-   recognition pass; a page found turned is turned upright and read again, and a straightened
-   page read with low confidence is also read as it was (`ocr.pages.read_page` says why);
+   writing text, hOCR (for confidence and orientation) and the page's PDF in one recognition
+   pass. Orientation detection (OSD, `--psm 1`) runs inside that pass only for a page whose
+   lines run up and down, or whose reading without it is poor (upside down): it costs a third
+   of a reading. A page found turned is turned upright and read again, and a straightened page
+   read with low confidence is also read as it was (`ocr.pages.read_page` says why);
 5. the searchable PDF, in a limited child: for a PDF, each OCR'd page of the original gets
    Tesseract's invisible text as an overlay (the original's images, vectors and colours stay, and
    no page image is embedded twice); for an image, Tesseract's pages are joined; pages are turned

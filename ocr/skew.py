@@ -4,13 +4,15 @@ Text lines are dark horizontal bands: when the page is straight, the mean darkne
 jumps sharply between lines and gaps. The angle that maximises those jumps is the skew. The
 search runs on a page reduced to about 700 pixels (tens of milliseconds); on a sideways page
 (lines run vertically) the same search runs on columns, and because plane rotations commute the
-angle found there straightens the page too. Orientation (90/180/270°) is left to Tesseract's OSD.
+angle found there straightens the page too, and says the page is sideways. Which way up a page
+is (0/90/180/270°) is left to Tesseract's OSD, run only when needed (see `ocr.pages.read_page`).
 Measured on the corpus: `skew.pdf` goes from 40 % to 1.2 % character error rate once deskewed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from PIL import Image
 
@@ -35,10 +37,28 @@ def _best(ink: Image.Image, angles: Iterable[float]) -> tuple[float, float]:
     return max((_profile_score(ink, angle), angle) for angle in angles)
 
 
+@dataclass(frozen=True)
+class Lines:
+    angle: float
+    """Degrees to rotate the page counter-clockwise (Pillow's `rotate`) to straighten its lines;
+    0.0 when it shows no clear lines or is already within MIN_CORRECTION of straight."""
+    sideways: bool
+    """Its lines run up and down (turned 90° or 270°): its orientation must be found."""
+
+
 def find_skew(page: Image.Image) -> float:
     """Degrees to rotate `page` counter-clockwise (Pillow's `rotate`) to straighten its lines.
 
     0.0 when the page shows no clear lines or is already within MIN_CORRECTION of straight.
+    """
+    return find_lines(page).angle
+
+
+def find_lines(page: Image.Image) -> Lines:
+    """The skew of the page's lines, and whether they run across the page or up and down.
+
+    The projection profiles cannot tell a page from the same page upside down: Tesseract's
+    confidence does that (see `ocr.pages`).
     """
     small = page.convert("L")
     small.thumbnail((_WORK_SIZE, _WORK_SIZE))
@@ -53,12 +73,13 @@ def find_skew(page: Image.Image) -> float:
         score, angle = _best(frame, coarse)
         frames.append((score, angle, straight, frame))
     score, angle, straight, frame = max(frames, key=lambda item: item[0])
+    sideways = frame is not ink and frames[1][0] >= MIN_GAIN * frames[0][0]
     score, angle = _best(frame, (angle + a / 4 for a in range(-4, 5)))
     score, angle = _best(frame, (angle + a / 20 for a in range(-5, 6)))
     if not straight or score < MIN_GAIN * straight:
-        return 0.0
+        return Lines(0.0, sideways)
     angle = round(angle, 2)
-    return angle if abs(angle) >= MIN_CORRECTION else 0.0
+    return Lines(angle if abs(angle) >= MIN_CORRECTION else 0.0, sideways)
 
 
 def deskew(page: Image.Image, angle: float) -> Image.Image:

@@ -1,7 +1,9 @@
 """OCR benchmark: our pipeline against OCRmyPDF and bare Tesseract on the same pages, same run.
 
 Prints pages per second on this machine, the ratios, the character error rate per language, and
-one page's time against Tesseract alone on it; writes bench/results/ocr.json.
+one page's time against Tesseract alone on it, what each kind of Tesseract pass costs, and
+through a real worker (`service.py`): the time from upload to searchable and the memory while
+draining many scans. Writes bench/results/ocr.json.
 
 The page set is fixed: five pages of the shared OCRmyPDF corpus (linn, its skewed copy, the
 French page, an Epson office scan, an old book page) and four generated letters (two French,
@@ -10,7 +12,8 @@ two Arabic; `letters.py`), joined into one PDF so that each tool sees one docume
 fails, the run says so and goes on without it. OCRmyPDF runs twice: as a user would first call it,
 and with `--deskew --rotate-pages`, which is the work our pipeline does on every page.
 
-    .venv/bin/python bench/ocr/run.py [--skip-ocrmypdf] [--workers N]
+    .venv/bin/python bench/ocr/run.py [--skip-ocrmypdf] [--workers N] [--repeat N]
+        [--service-runs N] [--scans N]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +41,8 @@ import pikepdf  # noqa: E402
 from bench.ocr import letters  # noqa: E402
 from ocr import OcrSettings, character_error_rate, process  # noqa: E402
 
-CORPUS = ROOT / ".." / "shared" / "corpus" / "ocrmypdf"
+# shared/ beside the clone, or GED_OCR_CORPUS.
+CORPUS = Path(os.environ.get("GED_OCR_CORPUS") or ROOT / ".." / "shared" / "corpus" / "ocrmypdf")
 CORPUS_PAGES = ("linn.pdf", "skew.pdf", "francais.pdf", "epson.pdf", "c02-22.pdf")
 CACHE = ROOT / "bench" / ".cache" / "ocr"
 OCRMYPDF_VENV = ROOT / "bench" / ".cache" / "ocrmypdf-venv"
@@ -219,7 +224,44 @@ def run_one_page(work: Path, settings: OcrSettings) -> dict:
         "tesseract_seconds": round(bare.wall, 2),
         "ours_seconds": round(ours.wall, 2),
         "ratio": round(ours.wall / bare.wall, 2),
+        "tesseract_cpu_seconds": round(bare.cpu, 2),
+        "ours_cpu_seconds": round(ours.cpu, 2),
+        "cpu_ratio": round(ours.cpu / bare.cpu, 2),
     }
+
+
+OURS_OUTPUTS = ("-c", "textonly_pdf=1", "txt", "hocr", "pdf")
+# What one Tesseract pass costs on the same page, by what it is asked for.
+TESSERACT_MODES = {
+    "psm 3, txt (bare)": ("--psm", "3", "txt"),
+    "psm 3, txt hocr pdf (ours, upright page)": ("--psm", "3", *OURS_OUTPUTS),
+    "psm 1, txt hocr pdf (ours, with orientation)": ("--psm", "1", *OURS_OUTPUTS),
+    "psm 0 (orientation alone)": ("--psm", "0"),
+}
+
+
+def tesseract_modes(work: Path, repeat: int) -> dict[str, float]:
+    """Median CPU seconds of one pass over the first French letter, per kind of pass."""
+    work.mkdir(parents=True)
+    letter = letters.letters(1)[0]
+    pdf = letters.save_pdf([letter.image], work / "one.pdf")
+    image = rasterise(pdf, work / "raster", 1)[0]
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    found: dict[str, float] = {}
+    for name, options in TESSERACT_MODES.items():
+        samples = []
+        for _ in range(max(3, repeat)):
+            with Timer() as timer:
+                command = ["tesseract", str(image), str(work / "mode"), "-l", LANGUAGES]
+                subprocess.run(
+                    [*command, "--dpi", "300", *options],
+                    check=True,
+                    capture_output=True,
+                    env=env,
+                )
+            samples.append(timer.cpu)
+        found[name] = round(statistics.median(samples), 2)
+    return found
 
 
 def main() -> None:
@@ -232,6 +274,19 @@ def main() -> None:
         default=2,
         help="runs per tool, interleaved; the fastest is kept (other work on the machine only "
         "ever slows a run down)",
+    )
+    parser.add_argument(
+        "--service-runs",
+        type=int,
+        default=7,
+        help="uploads timed to searchable through a real worker (median kept; 0: keep the "
+        "last figures)",
+    )
+    parser.add_argument(
+        "--scans",
+        type=int,
+        default=500,
+        help="scans a real worker drains while its memory is sampled (0: keep the last figures)",
     )
     args = parser.parse_args()
     if not CORPUS.is_dir():
@@ -306,6 +361,32 @@ def main() -> None:
             key=lambda r: r["ours_seconds"],
         )
         print(f"one page        : {report['one_page']}")
+        report["tesseract_pass_cpu_seconds"] = tesseract_modes(work / "modes", args.repeat)
+        print(f"tesseract passes: {report['tesseract_pass_cpu_seconds']}")
+        # Imported only now: the pipeline is measured in a process without the service stack.
+        from bench.ocr import service
+
+        previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        for key, measure in (
+            ("upload_to_searchable", lambda: service.upload_to_searchable(args.service_runs)),
+            (
+                "upload_to_searchable_tuned",
+                lambda: service.upload_to_searchable(args.service_runs, max_delay=0.5),
+            ),
+            ("drain", lambda: service.drain(args.scans)),
+        ):
+            skip = args.scans == 0 if key == "drain" else args.service_runs == 0
+            if skip:
+                # Not measured this time: the last figures stay, marked as such.
+                if key in previous:
+                    report[key] = {**previous[key], "from_an_earlier_run": True}
+                continue
+            report[key] = measure()
+            shown = {k: v for k, v in report[key].items() if k not in ("samples", "note")}
+            print(f"{key}: {shown}")
+        for key, value in previous.items():
+            if key.startswith("upload_to_searchable") and key not in report:
+                report[key] = {**value, "from_an_earlier_run": True}  # service.py --command
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         print(f"written to {RESULTS.relative_to(ROOT)}")

@@ -6,6 +6,7 @@ Reading a dense page costs seconds of Tesseract; tests that look at the same rea
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +14,11 @@ import pytest
 
 from ocr import OcrResult, OcrSettings, process
 
-# CI checks the repository out with shared/ beside it.
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "ocrmypdf"
+# CI checks the repository out with shared/ beside it; GED_TEST_OCR_CORPUS points elsewhere.
+CORPUS = Path(
+    os.environ.get("GED_TEST_OCR_CORPUS")
+    or Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "ocrmypdf"
+)
 
 Reader = Callable[..., OcrResult]
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +104,37 @@ def test_the_caller_is_fine_after_a_batch_fails() -> None:
     with pytest.raises(OcrError):
         run_all(_sleep, [60.0, 60.0], Limits(0.3, 400, 1), workers=2)
     assert run_one(_square, 9, LIMITS) == 81
+
+
+MAIN_SCRIPT = """
+import os
+import sys
+
+sys.path.insert(0, os.environ["ROOT"])
+with open(os.environ["MARK"], "a") as mark:
+    mark.write("imported\\n")
+
+from ocr.limits import Limits, run_all
+
+if __name__ == "__main__":
+    print(run_all(len, ["a", "bb", "ccc"], Limits(20.0, 400, 1_000_000), workers=2))
+"""
+
+
+def test_children_do_not_import_the_callers_main_script(tmp_path: Path) -> None:
+    # Under the `ged` command the main script imports the whole application: a second of CPU
+    # per page if every child imported it again, as multiprocessing would have it do.
+    script = tmp_path / "main.py"
+    script.write_text(MAIN_SCRIPT, encoding="utf-8")
+    mark = tmp_path / "imports.txt"
+    root = str(Path(__file__).resolve().parents[3])
+    completed = subprocess.run(
+        [sys.executable, str(script)],
+        env={**os.environ, "ROOT": root, "MARK": str(mark)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert completed.stdout.strip() == "[1, 2, 3]"
+    assert mark.read_text(encoding="utf-8").splitlines() == ["imported"]

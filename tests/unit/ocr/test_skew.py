@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
-from ocr.skew import deskew, find_skew
+from ocr.skew import deskew, find_lines, find_skew
 
 
 def _lines_page() -> Image.Image:
@@ -27,6 +27,25 @@ def test_skew_is_found_to_a_fifth_of_a_degree(angle: float) -> None:
 def test_a_sideways_page_is_straightened_too() -> None:
     sideways = _lines_page().rotate(90, expand=True).rotate(2.0, expand=True, fillcolor=255)
     assert find_skew(sideways) == pytest.approx(-2.0, abs=0.2)
+
+
+@pytest.mark.parametrize("turn", [90, 270])
+def test_a_page_whose_lines_run_up_and_down_is_found_sideways(turn: int) -> None:
+    lines = find_lines(
+        _lines_page().rotate(turn, expand=True).rotate(-1.5, expand=True, fillcolor=255)
+    )
+    assert lines.sideways
+    assert lines.angle == pytest.approx(1.5, abs=0.2)
+
+
+@pytest.mark.parametrize("turn", [0, 180])
+def test_an_upright_or_upside_down_page_is_not_sideways(turn: int) -> None:
+    # Which way up is Tesseract's to tell (ocr.pages): the profiles cannot.
+    assert not find_lines(_lines_page().rotate(turn)).sideways
+
+
+def test_a_blank_page_is_not_sideways() -> None:
+    assert not find_lines(Image.new("L", (800, 1100), 255)).sideways
 
 
 def test_a_straight_or_blank_page_is_left_alone() -> None:
