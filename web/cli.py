@@ -12,6 +12,7 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
+from huey.consumer import Consumer
 
 from ged import bootstrap
 from ged.bootstrap import Container
@@ -99,8 +100,18 @@ def serve_command(host: str | None, port: int | None, no_worker: bool) -> None:
         _start_watcher(ged, Path(settings.capture.watch_dir))
     # The worker runs in the main thread: Huey's consumer installs signal handlers, so Ctrl-C
     # and SIGTERM stop both (the web thread is a daemon).
-    consumer = ged.huey.create_consumer(workers=2, worker_type="thread", periodic=True)
-    consumer.run()
+    make_consumer(ged, workers=2).run()
+
+
+# An idle consumer backs off to one look at the queue every IDLE_POLL_SECONDS (Huey's default,
+# 10 s, left a scan arriving after a quiet spell waiting up to 10 s; docs/ocr-performance.md).
+IDLE_POLL_SECONDS = 1.0
+
+
+def make_consumer(ged: Container, workers: int) -> Consumer:
+    return ged.huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, max_delay=IDLE_POLL_SECONDS
+    )
 
 
 def _scanner_watcher(ged: Container, folder: Path) -> FolderWatcher:
@@ -156,7 +167,7 @@ def watch_command(folder: Path, once: bool) -> None:
 def worker_command(workers: int) -> None:
     """Run background workers alone (other machines, with GED_REDIS_URL)."""
     ged = container()
-    ged.huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+    make_consumer(ged, workers=workers).run()
 
 
 @cli.group("user")
