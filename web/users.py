@@ -8,7 +8,7 @@ from flask_login import AnonymousUserMixin, UserMixin, current_user
 from ged.adapters.orm import User
 from ged.domain.model import Locale, Role
 from ged.services.audit import Actor
-from ged.services.basket import may_use_basket
+from ged.services.basket import may_print_cover_sheets, may_use_basket
 
 
 class CurrentUser(UserMixin):
@@ -42,6 +42,10 @@ class CurrentUser(UserMixin):
         return may_use_basket(self.actor())
 
     @property
+    def can_print_cover_sheets(self) -> bool:
+        return may_print_cover_sheets(self.actor())
+
+    @property
     def locale(self) -> Locale:
         return Locale(self.user.locale)
 
@@ -54,6 +58,7 @@ class Anonymous(AnonymousUserMixin):
     is_admin = False
     can_read_admin = False
     can_use_basket = False
+    can_print_cover_sheets = False
 
     def actor(self) -> Actor:
         return Actor(None, "anonymous", ip=request.remote_addr or "")

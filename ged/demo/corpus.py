@@ -13,25 +13,12 @@ import random
 from dataclasses import dataclass
 
 from ged.demo.letters import Letter
+from ged.domain.calendar import french_long_date
 
 AGENCY = "Agence urbaine"
 AGENCY_AR = "الوكالة الحضرية"
 CITY = "Settat"
 
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 MONTHS_AR = (
     "يناير",
     "فبراير",
@@ -88,10 +75,6 @@ ASSOCIATIONS = (
 PEOPLE_AR = ("السيد محمد الإدريسي", "السيدة فاطمة الزهراء بناني", "السيد عبد الرحيم الفاسي")
 INSTITUTIONS_AR = ("بلدية سطات", "جماعة برشيد", "عمالة إقليم سطات", "جماعة الكارة")
 ASSOCIATIONS_AR = ("جمعية الأمل لسكان حي ميمونة", "ودادية سكان تجزئة الياسمين")
-
-
-def fr_date(day: dt.date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def ar_date(day: dt.date) -> str:
@@ -161,7 +144,7 @@ def _french(
     city = rng.choice(COMMUNES)
     letter = Letter(
         letterhead=_sender_head(correspondent, arabic=False),
-        place_date=f"{city}, le {fr_date(letter_day)}",
+        place_date=f"{city}, le {french_long_date(letter_day)}",
         recipient=(f"À Monsieur le Directeur de l'{AGENCY}", f"de {CITY}"),
         subject=f"Objet : {subject}",
         reference=reference,
@@ -487,7 +470,7 @@ def agency_letter(
 ) -> Letter:
     return Letter(
         letterhead=("ROYAUME DU MAROC", f"{AGENCY} de {CITY}", "Direction générale"),
-        place_date=f"{CITY}, le {fr_date(day)}",
+        place_date=f"{CITY}, le {french_long_date(day)}",
         recipient=(recipient,),
         subject=f"Objet : {subject}",
         reference="",

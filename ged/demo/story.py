@@ -28,7 +28,7 @@ from ged.adapters.orm import Mail, Task
 from ged.bootstrap import MEGABYTE, Container
 from ged.demo import corpus, letters
 from ged.demo.corpus import Incoming
-from ged.domain.calendar import MOROCCAN_HOLIDAYS, WorkingCalendar
+from ged.domain.calendar import MOROCCAN_HOLIDAYS, WorkingCalendar, french_long_date
 from ged.domain.model import Channel, Direction, Priority
 from ged.services.audit import Actor
 from ged.services.documents import DocumentData, IncomingFile
@@ -552,7 +552,7 @@ class Story:
         named = ("directeur", "agent.sj") if unit == "SJ" else ("directeur", "chef.dgu")
         letter = letters.Letter(
             letterhead=(f"{corpus.AGENCY} de {corpus.CITY}", "Note interne"),
-            place_date=f"{corpus.CITY}, le {corpus.fr_date(self._today())}",
+            place_date=f"{corpus.CITY}, le {french_long_date(self._today())}",
             recipient=("À l'attention des chefs de division et de service",),
             subject=f"Objet : {subject}",
             reference="",

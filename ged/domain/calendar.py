@@ -7,6 +7,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 SATURDAY, SUNDAY = 5, 6
+FRENCH_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def french_long_date(day: dt.date) -> str:
+    """« 9 mars 2026 », as letters and registers write it (no locale data needed)."""
+    return f"{day.day} {FRENCH_MONTHS[day.month - 1]} {day.year}"
+
 
 # Moroccan public holidays. Religious holidays follow the lunar calendar and are announced a
 # few days ahead: these dates are the expected ones; administrators correct them when announced.

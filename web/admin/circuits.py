@@ -25,6 +25,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import DateField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ged.domain.calendar import french_long_date
 from ged.domain.errors import GedError, NotFound, ValidationError
 from ged.domain.model import Role
 from ged.services.admin import require_admin
@@ -46,20 +47,6 @@ from workflows.parsing import MAX_BYTES
 # Werkzeug keeps at most 500 kB of form fields in memory: a compressed circuit must fit.
 MAX_PAYLOAD = 450_000
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 ROLE_LABELS = {r.value: r.label for r in Role if r is not Role.AUDITOR}
 # What needs no value, in the order the form offers it.
 CONTEXT_KINDS = (
@@ -320,7 +307,7 @@ def circuit_deploy() -> ResponseReturnValue:
 def fr_day(day: dt.date) -> str:
     if current_language() != "fr":
         return babel_dates.format_date(day, "full", locale=babel_locale())
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+    return f"{WEEKDAYS[day.weekday()]} {french_long_date(day)}"
 
 
 def _day(text: str) -> dt.date:
