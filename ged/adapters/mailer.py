@@ -4,10 +4,16 @@ A recipient's domain is checked before anything is sent (RELIABILITY item 9): an
 (`x@[10.0.0.1]`) or a domain that resolves to a loopback, link-local, private or otherwise
 non-public address is refused, so that a user cannot point notifications at the agency's own
 machines. A domain that does not resolve at all is left to the relay, which bounces it.
+
+Every message has a text part and an HTML part with the same words. The HTML part carries the
+text's direction (``dir="rtl"`` for an Arabic e-mail), taken from its first letter as Unicode's
+paragraph rule does: e-mails are written in their recipient's language and start with a greeting
+in it (``ged.services.emails``), so the outbox keeps only the subject and the text.
 """
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import re
 import smtplib
@@ -15,7 +21,9 @@ import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 
 from ged.config import MailSettings
@@ -29,6 +37,8 @@ _ADDRESS = re.compile(
     r"([A-Za-z0-9.-]{1,253}|\[(?:[Ii][Pp][Vv]6:)?[0-9A-Fa-f.:]{2,45}\])"
 )
 _IPV6_TAG = re.compile(r"^ipv6:", re.IGNORECASE)
+# A right-to-left letter (Hebrew to Arabic, and Arabic presentation forms), or any other letter.
+_STRONG = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]|([^\\W\\d_])")
 
 
 class RecipientRefused(Exception):
@@ -44,6 +54,26 @@ class Email:
     to: str
     subject: str
     body: str
+
+
+def is_rtl(text: str) -> bool:
+    """True when the first letter is right to left (the paragraph's direction)."""
+    match = _STRONG.search(text)
+    return bool(match and match.group(1) is None)
+
+
+def html_part(subject: str, body: str) -> str:
+    """The text as an HTML page: escaped, line breaks kept, in the text's direction."""
+    rtl = is_rtl(body)
+    direction, language = ("rtl", "ar") if rtl else ("ltr", "fr")
+    align = "right" if rtl else "left"
+    return (
+        f'<!DOCTYPE html>\n<html lang="{language}" dir="{direction}">\n<head>'
+        f'<meta charset="utf-8"><title>{html.escape(subject)}</title></head>\n'
+        f'<body dir="{direction}" style="text-align: {align}">\n'
+        f'<div style="white-space: pre-wrap; font-family: sans-serif">{html.escape(body)}</div>\n'
+        "</body>\n</html>\n"
+    )
 
 
 def resolve(host: str) -> list[str]:
@@ -103,14 +133,22 @@ class SmtpMailer:
     def send(self, email: Email) -> None:
         settings = self._settings
         to = self.check(email.to)
-        message = EmailMessage()
+        message = MIMEMultipart("alternative")
         message["From"] = settings.sender
         message["To"] = to
         # Header values are single lines: a subject built from user text must not add headers.
-        message["Subject"] = " ".join(email.subject.split())[:250]
+        subject = " ".join(email.subject.split())[:250]
+        # `Header` keeps the spaces between encoded words; the newer `EmailMessage` folding drops
+        # those at a fold, which glued two words of a long non-ASCII subject together.
+        if subject.isascii():
+            message["Subject"] = subject
+        else:
+            # A `Header` is what compat32 messages take (the stubs only say str).
+            message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
-        message.set_content(email.body)
+        message.attach(MIMEText(email.body, "plain", "utf-8"))
+        message.attach(MIMEText(html_part(subject, email.body), "html", "utf-8"))
         try:
             with smtplib.SMTP(
                 settings.host, settings.port, timeout=settings.timeout_seconds

@@ -233,8 +233,8 @@ class Mailbox:
         self.envelopes.append(envelope)
         return "250 OK"
 
-    def to(self, address: str) -> list[str]:
-        """The messages delivered to `address`, each as its decoded subject and body."""
+    def messages(self, address: str) -> list[EmailMessage]:
+        """The messages delivered to `address`, parsed."""
         found = []
         for envelope in self.envelopes:
             if address not in envelope.rcpt_tos:
@@ -242,7 +242,16 @@ class Mailbox:
             raw = envelope.content if isinstance(envelope.content, bytes) else b""
             message = BytesParser(policy=policy.default).parsebytes(raw)
             assert isinstance(message, EmailMessage)
-            found.append(f"{message['Subject']}\n{message.get_content()}")
+            found.append(message)
+        return found
+
+    def to(self, address: str) -> list[str]:
+        """The messages delivered to `address`, each as its decoded subject and text part."""
+        found = []
+        for message in self.messages(address):
+            text = message.get_body(preferencelist=("plain",))
+            assert text is not None
+            found.append(f"{message['Subject']}\n{text.get_content()}")
         return found
 
 
