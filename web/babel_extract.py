@@ -3,6 +3,9 @@
 The services stay free of Flask-Babel: they raise ``GedError`` subclasses with French text, and
 the web layer shows ``translate(exc.message)``. This extractor lists the fixed texts so that the
 catalogues carry them; a message built with values (an f-string) has no msgid and stays French.
+It also lists what ged writes in a person's language outside a request (e-mails, the cover
+sheet): the ``language.gettext("…")`` and ``language.ngettext("…", "…", n)`` calls of
+``ged.adapters.catalogues.Language``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def extract_service_errors(
     keywords: Mapping[str, Any],
     comment_tags: Collection[str],
     options: Mapping[str, Any],
-) -> Iterator[tuple[int, str, str, list[str]]]:
+) -> Iterator[tuple[int, str, str | tuple[str, str], list[str]]]:
     tree = ast.parse(fileobj.read())
     constants = {
         target.id: node.value.value
@@ -43,6 +46,13 @@ def extract_service_errors(
         if isinstance(target, ast.Name)
     }
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            texts = _leading_texts(node.args)
+            if node.func.attr == "gettext" and texts:
+                yield node.lineno, "gettext", texts[0], []
+            elif node.func.attr == "ngettext" and len(texts) >= 2:
+                yield node.lineno, "ngettext", (texts[0], texts[1]), []
+            continue
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -55,6 +65,16 @@ def extract_service_errors(
             yield node.lineno, "gettext", first.value, []
         elif isinstance(first, ast.Name) and first.id in constants:
             yield node.lineno, "gettext", constants[first.id], []
+
+
+def _leading_texts(args: list[ast.expr]) -> list[str]:
+    """The string literals a call starts with (its msgid, and a plural's)."""
+    texts: list[str] = []
+    for arg in args:
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            break
+        texts.append(arg.value)
+    return texts
 
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"

@@ -34,6 +34,7 @@ from ged.adapters.orm import (
     Mail,
     MailDocument,
     MailUnit,
+    User,
     Version,
     VersionText,
     utcnow,
@@ -42,7 +43,7 @@ from ged.adapters.storage import FileStore, StoredFile
 from ged.adapters.uow import UnitOfWork
 from ged.config import CaptureSettings
 from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ged.domain.model import AuditAction, Direction, Role
+from ged.domain.model import AuditAction, Direction, Locale, Role
 from ged.jobs import INDEX_DOCUMENT, INDEX_MAIL
 from ged.services.audit import Actor, record
 from ged.services.documents import DocumentData, Documents, IncomingFile
@@ -557,6 +558,11 @@ class Basket:
                 subject=mail.subject,
                 mail_date=mail.mail_date,
                 correspondent=mail.correspondent.name if mail.correspondent else "",
+                # Printed in the language of whoever prints it, as their pages are.
+                locale=session.execute(
+                    select(User.locale).where(User.id == actor.user_id)
+                ).scalar_one_or_none()
+                or Locale.FR.value,
             )
         return mail.chrono, cover_sheet_pdf(label)
 

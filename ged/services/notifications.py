@@ -11,6 +11,9 @@ again after the lease.
 In-app notifications are written the same way, in the transaction of the event they tell about
 (`notify`), and read by their owner only. The digest is a periodic job that e-mails each person
 who asked for it their overdue tasks and those due soon, once per agency day.
+
+E-mails are written in their recipient's language (``users.locale``): the builders of
+`ged.services.emails` take the `Language` the outbox gives for it (`Outbox.language`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from ged.adapters.catalogues import Catalogues, Language, default_catalogues
 from ged.adapters.jobs import Jobs
 from ged.adapters.mailer import Email, RecipientRefused, SendFailed, SmtpMailer
 from ged.adapters.orm import (
@@ -45,6 +49,7 @@ from ged.config import MailSettings, NotificationSettings
 from ged.domain.errors import NotFound, PermissionDenied
 from ged.domain.model import AuditAction
 from ged.jobs import SEND_OUTBOX
+from ged.services import emails
 from ged.services.audit import Actor, record
 from ged.services.circuits import working_calendar
 
@@ -76,14 +81,20 @@ class Outbox:
         mailer: SmtpMailer,
         settings: MailSettings,
         jobs: Jobs,
+        catalogues: Catalogues | None = None,
     ) -> None:
         self._writer = writer
         self._reader = reader
         self._mailer = mailer
         self._settings = settings
         self._jobs = jobs
+        self._catalogues = catalogues or default_catalogues()
         # Units of work that already send the outbox after their commit (one job per commit).
         self._armed: weakref.WeakSet[UnitOfWork] = weakref.WeakSet()
+
+    def language(self, locale: str | None) -> Language:
+        """The language to write to a person whose ``users.locale`` is ``locale``."""
+        return self._catalogues.language(locale)
 
     def add(self, uow: UnitOfWork, to: str, subject: str, body: str) -> bool:
         """Queue an e-mail in the caller's transaction; False (nothing queued) without address."""
@@ -506,7 +517,7 @@ class Notifications:
             if marked.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             person = session.execute(
-                select(User.full_name, User.email).where(User.id == user_id)
+                select(User.full_name, User.email, User.locale).where(User.id == user_id)
             ).one()
             calendar = working_calendar(session)
             horizon_day = calendar.add_working_days(today, self._settings.digest_due_working_days)
@@ -519,18 +530,22 @@ class Notifications:
             if not overdue[0] and not soon[0]:
                 uow.commit()
                 return False
-            self._outbox.add(
-                uow,
-                person.email,
-                self._digest_subject(overdue[1], soon[1], today),
-                self._digest_body(person.full_name, overdue, soon),
+            message = emails.digest(
+                self._outbox.language(person.locale),
+                person.full_name,
+                today,
+                overdue,
+                soon,
+                self._settings.digest_due_working_days,
+                self._tz,
             )
+            self._outbox.add(uow, person.email, message.subject, message.body)
             uow.commit()
             return True
 
     def _digest_tasks(
         self, session: Session, user_id: int, *conditions: ColumnElement[bool]
-    ) -> tuple[list[str], int]:
+    ) -> tuple[list[emails.DigestLine], int]:
         """The first lines of a section, and how many tasks it has in all."""
         where = [_ACTIVE_TASK, Task.assignee_id == user_id, Task.kind == "user", *conditions]
         total = session.execute(select(func.count()).select_from(Task).where(*where)).scalar_one()
@@ -542,46 +557,5 @@ class Notifications:
             .limit(DIGEST_LINES)
         ).all()
         # The chrono names the mail; its subject stays in ged (it may be confidential).
-        lines = [
-            f"- {name}{f' — {chrono}' if chrono else ''} — échéance {self._due_text(due_at)}"
-            for name, due_at, chrono in rows
-        ]
+        lines = [emails.DigestLine(name, chrono, due_at) for name, due_at, chrono in rows]
         return lines, int(total)
-
-    def _due_text(self, due_at: dt.datetime | None) -> str:
-        if due_at is None:
-            return "—"
-        local = due_at.astimezone(self._tz)
-        if local.time() == dt.time(0):
-            return f"le {(local - dt.timedelta(days=1)):%d/%m/%Y}"
-        return f"le {local:%d/%m/%Y à %H:%M}"
-
-    @staticmethod
-    def _digest_subject(overdue: int, soon: int, today: dt.date) -> str:
-        return (
-            f"[ged] Vos tâches du {today:%d/%m/%Y} : {overdue} en retard, {soon} à échéance proche"
-        )
-
-    def _digest_body(
-        self, name: str, overdue: tuple[list[str], int], soon: tuple[list[str], int]
-    ) -> str:
-        parts = [f"Bonjour {name},\n"]
-        for title, (lines, total) in (
-            ("En retard", overdue),
-            (
-                f"À échéance dans les {self._settings.digest_due_working_days} "
-                "prochains jours ouvrés",
-                soon,
-            ),
-        ):
-            if not total:
-                continue
-            parts.append(f"\n{title} ({total}) :\n" + "\n".join(lines) + "\n")
-            if total > len(lines):
-                parts.append(f"… et {total - len(lines)} autre(s).\n")
-        parts.append(
-            "\nRetrouvez-les dans ged, rubrique « Mes tâches ».\n"
-            "Vous pouvez désactiver ce récapitulatif quotidien dans vos préférences de "
-            "notification.\n"
-        )
-        return "".join(parts)

@@ -3,32 +3,36 @@
 A cover sheet carries a QR code of its mail's chrono (``ocr.sheets`` reads it back) and the
 chrono, subject and date in plain letters, so that a person can tell sheets apart too. A
 separator carries the fixed separator code. Both are drawn large (6 cm) so that a 100 DPI
-rendering of a skewed, grey scan still reads them.
+rendering of a skewed, grey scan still reads them. A cover sheet is written in the language of
+the person who prints it (``CoverLabel.locale``), right-aligned and shaped in Arabic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import arabic_reshaper  # type: ignore[import-untyped]
 import pikepdf
 import segno
-from bidi import get_display  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
-from ged.adapters.pdf_fonts import FONT, FONT_BOLD, arabic_fonts_available
+from ged.adapters.catalogues import default_catalogues
+from ged.adapters.pdf_fonts import (
+    FONT,
+    FONT_BOLD,
+    arabic_fonts_available,
+    display_lines,
+    require_arabic_fonts,
+)
+from ged.domain.model import Locale
 from ocr.sheets import SEPARATOR, cover_payload
 
 QR_SIZE = 6 * cm
-_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class CoverLabel:
     subject: str
     mail_date: dt.date
     correspondent: str = ""
+    locale: str = Locale.FR.value  # of the person who prints it
 
 
 def _font() -> tuple[str, str]:
@@ -44,13 +49,6 @@ def _font() -> tuple[str, str]:
     if arabic_fonts_available():
         return FONT, FONT_BOLD
     return "Helvetica", "Helvetica-Bold"
-
-
-def _visual(text: str) -> str:
-    """Arabic letters joined and put in display order; other text untouched."""
-    if not _RTL.search(text):
-        return text
-    return str(get_display(arabic_reshaper.reshape(text)))
 
 
 def _draw_qr(pdf: canvas.Canvas, payload: str, x: float, y: float) -> None:
@@ -76,31 +74,48 @@ def _draw_qr(pdf: canvas.Canvas, payload: str, x: float, y: float) -> None:
 
 def cover_sheet_pdf(label: CoverLabel) -> bytes:
     """One A4 page: the chrono's QR code and its label; put on top of the mail's pages."""
+    language = default_catalogues().language(label.locale)
+    if language.is_rtl:
+        require_arabic_fonts()
     regular, bold = _font()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
-    pdf.setTitle(f"Feuille de couverture {label.chrono}")
+    pdf.setTitle(language.gettext("Feuille de couverture %(chrono)s", chrono=label.chrono))
     width, height = A4
-    pdf.setFont(bold, 22)
-    pdf.drawCentredString(width / 2, height - 3 * cm, "FEUILLE DE COUVERTURE")
-    pdf.setFont(regular, 11)
-    pdf.drawCentredString(
-        width / 2, height - 3.8 * cm, "À placer sur le courrier avant de le numériser."
+    margin = 3 * cm
+
+    def centred(text: str, font: str, size: float, y: float) -> None:
+        pdf.setFont(font, size)
+        for line in display_lines(text, font, size, width - 2 * margin)[:1]:
+            pdf.drawCentredString(width / 2, y, line)
+
+    centred(language.gettext("FEUILLE DE COUVERTURE"), bold, 22, height - 3 * cm)
+    centred(
+        language.gettext("À placer sur le courrier avant de le numériser."),
+        regular,
+        11,
+        height - 3.8 * cm,
     )
     _draw_qr(pdf, cover_payload(label.chrono), (width - QR_SIZE) / 2, height - 11 * cm)
     pdf.setFont(bold, 26)
     pdf.drawCentredString(width / 2, height - 13 * cm, label.chrono)
     y = height - 14.5 * cm
     pdf.setFont(regular, 12)
-    lines = [f"Date : {label.mail_date.strftime('%d/%m/%Y')}"]
+    paragraphs = [(language.gettext("Date : %(day)s", day=language.day(label.mail_date)), 1)]
     if label.correspondent:
-        lines.append(f"Correspondant : {label.correspondent}")
-    for line in lines:
-        pdf.drawString(3 * cm, y, _visual(line))
-        y -= 0.7 * cm
-    for line in simpleSplit(f"Objet : {label.subject}", regular, 12, width - 6 * cm)[:6]:
-        pdf.drawString(3 * cm, y, _visual(line))
-        y -= 0.6 * cm
+        paragraphs.append(
+            (language.gettext("Correspondant : %(name)s", name=label.correspondent), 1)
+        )
+    paragraphs.append((language.gettext("Objet : %(subject)s", subject=label.subject), 6))
+    for text, most in paragraphs:
+        for line in display_lines(text, regular, 12, width - 2 * margin)[:most]:
+            # The page's direction: an Arabic sheet reads from the right margin.
+            if language.is_rtl:
+                pdf.drawRightString(width - margin, y, line)
+            else:
+                pdf.drawString(margin, y, line)
+            y -= 0.6 * cm
+        y -= 0.1 * cm
     pdf.showPage()
     pdf.save()
     return out.getvalue()

@@ -60,6 +60,7 @@ from ged.config import CircuitSettings
 from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ged.domain.model import AuditAction, MailStatus, Role
 from ged.jobs import INDEX_DOCUMENT, INDEX_MAIL
+from ged.services import emails
 from ged.services.audit import Actor, record
 from ged.services.circuits import BindingKind, Circuits, DeployedCircuit, working_calendar
 from ged.services.documents import DocumentData, Documents, IncomingFile
@@ -232,7 +233,13 @@ _TOP_UNIT: Final = (
     .order_by(UNITS.c.id)
     .limit(1)
 )
-_USER_COLUMNS: Final = (USERS.c.id, USERS.c.unit_id, USERS.c.full_name, USERS.c.email)
+_USER_COLUMNS: Final = (
+    USERS.c.id,
+    USERS.c.unit_id,
+    USERS.c.full_name,
+    USERS.c.email,
+    USERS.c.locale,
+)
 _HOLDER_CONDITIONS: Final = (USERS.c.active.is_(True), USERS.c.role != Role.AUDITOR.value)
 _USER_BY_ID: Final = select(*_USER_COLUMNS).where(
     USERS.c.id == bindparam("value"), *_HOLDER_CONDITIONS
@@ -241,7 +248,7 @@ _USER_BY_NAME: Final = select(*_USER_COLUMNS).where(
     USERS.c.username == bindparam("value"), *_HOLDER_CONDITIONS
 )
 _UNIT_MANAGER: Final = (
-    select(USERS.c.id, USERS.c.full_name, USERS.c.email)
+    select(USERS.c.id, USERS.c.full_name, USERS.c.email, USERS.c.locale)
     .join(UNITS, UNITS.c.manager_id == USERS.c.id)
     .where(UNITS.c.id == bindparam("unit_id"), USERS.c.active.is_(True))
 )
@@ -454,10 +461,10 @@ class _Context:
     deployed: DeployedCircuit
     # Completing: a value someone typed that names nobody refuses the step instead of falling back.
     strict: bool = False
-    # Name and e-mail of the people resolved as holders in this step, by user id.
-    people: dict[int, tuple[str, str]] = field(default_factory=dict)
-    # The mail's lines for notifications, when the step read the mail already.
-    mail_lines: tuple[str, str] | None = None
+    # Name, e-mail and language of the people resolved as holders in this step, by user id.
+    people: dict[int, emails.Recipient] = field(default_factory=dict)
+    # The mail as notifications name it, when the step read the mail already.
+    mail: emails.MailRef | None = None
     _first_unit: int | None = None
     _first_unit_loaded: bool = False
 
@@ -527,12 +534,6 @@ def _capped_count(session: Session, conditions: Sequence[ColumnElement[bool]]) -
     """How many tasks match, counting no further than `COUNT_CAP + 1` (index rows only)."""
     limited = select(Task.id).where(*conditions).limit(COUNT_CAP + 1).subquery("capped")
     return session.execute(select(func.count()).select_from(limited)).scalar_one()
-
-
-def _mail_lines(chrono: str, subject: str, confidential: bool) -> tuple[str, str]:
-    """The chrono for a subject line, and a line naming the mail (never a confidential subject)."""
-    shown = "(courrier confidentiel)" if confidential else subject
-    return f" — {chrono}", f"Courrier : {chrono} — {shown}\n"
 
 
 def _plain_value(value: Any) -> int | str | None:
@@ -851,7 +852,7 @@ class Tasks:
                 strict=True,
             )
             if row.mail_id is not None:
-                context.mail_lines = _mail_lines(
+                context.mail = emails.MailRef(
                     instance.chrono, instance.subject, instance.confidential
                 )
             payload = self._check_outcome(
@@ -1373,7 +1374,7 @@ class Tasks:
                 "pas recevoir de tâche.",
                 context.strict,
             )
-        context.people[found.id] = (found.full_name, found.email)
+        context.people[found.id] = emails.Recipient(found.full_name, found.email, found.locale)
         return found.id, found.unit_id
 
     @staticmethod
@@ -1382,7 +1383,9 @@ class Tasks:
         if manager is None:
             # No manager: the unit's members see the task in their pool instead.
             return _Holders(unit_id=unit_id, pool_unit_id=unit_id, note="entité sans responsable")
-        context.people[manager.id] = (manager.full_name, manager.email)
+        context.people[manager.id] = emails.Recipient(
+            manager.full_name, manager.email, manager.locale
+        )
         return _Holders(unit_id=unit_id, user_id=manager.id)
 
     def _follow_mail(
@@ -2173,7 +2176,8 @@ class Tasks:
         recipients = self._addresses(session, [manager_id] if manager_id else [])
         if not recipients:
             recipients = self._pool_addresses(session, None, Role.ADMIN.value)
-        subject_line, mail_line = self._mail_lines(session, late.mail_id)
+        mail = self._mail_ref(session, late.mail_id)
+        subject_line = mail.suffix if mail else ""
         due = self._due_text(late.due_at) if late.due_at else "—"
         notify(
             session,
@@ -2183,23 +2187,18 @@ class Tasks:
             object_link(late.mail_id, late.document_id),
             now,
         )
-        holder = (
-            self._user_name(session, late.assignee_id)
-            if late.assignee_id
-            else "personne (panier de l'entité)"
-        )
-        for name, address in recipients:
-            self._outbox.add(
-                uow,
-                address,
-                f"[ged] Délai dépassé : {late.name}{subject_line}",
-                f"Bonjour {name},\n\n"
-                f"La tâche « {late.name} » a dépassé son échéance ({due}).\n"
-                f"{mail_line}"
-                f"Qui la détient : {holder}\n\n"
-                "Une tâche de relance vous attend dans ged (« Mes tâches ») : relancez la "
-                "personne ou réattribuez la tâche.\n",
+        holder = self._user_name(session, late.assignee_id) if late.assignee_id else None
+        for person in recipients:
+            message = emails.escalation(
+                self._outbox.language(person.locale),
+                person.name,
+                late.name,
+                mail,
+                late.due_at,
+                holder,
+                self._tz,
             )
+            self._outbox.add(uow, person.address, message.subject, message.body)
         kind, object_id = ("mail", late.mail_id) if late.mail_id else ("document", late.document_id)
         record(
             session,
@@ -2296,7 +2295,8 @@ class Tasks:
                         session, task.candidate_unit_id, task.candidate_role
                     )
                     people = self._pool_people(session, task.candidate_unit_id, task.candidate_role)
-                subject_line, mail_line = self._mail_lines(session, task.mail_id)
+                mail = self._mail_ref(session, task.mail_id)
+                subject_line = mail.suffix if mail else ""
                 due_text = self._due_text(task.due_at)
                 notify(
                     session,
@@ -2306,16 +2306,16 @@ class Tasks:
                     object_link(task.mail_id, task.document_id),
                     now,
                 )
-                for name, address in recipients:
-                    self._outbox.add(
-                        uow,
-                        address,
-                        f"[ged] Rappel : {task.name}{subject_line} — échéance {due_text}",
-                        f"Bonjour {name},\n\n"
-                        f"La tâche « {task.name} » arrive à échéance : {due_text}.\n"
-                        f"{mail_line}\n"
-                        "Retrouvez-la dans ged, rubrique « Mes tâches ».\n",
+                for person in recipients:
+                    message = emails.reminder(
+                        self._outbox.language(person.locale),
+                        person.name,
+                        task.name,
+                        mail,
+                        task.due_at,
+                        self._tz,
                     )
+                    self._outbox.add(uow, person.address, message.subject, message.body)
                 uow.commit()
                 reminded += 1
         return reminded
@@ -2329,7 +2329,8 @@ class Tasks:
         if not personal:
             return
         session = uow.session
-        subject_line, mail_line = context.mail_lines or self._mail_lines(session, context.mail_id)
+        mail = context.mail or self._mail_ref(session, context.mail_id)
+        subject_line = mail.suffix if mail else ""
         link = object_link(context.mail_id, context.document_id)
         for row in personal:
             notify(
@@ -2345,31 +2346,34 @@ class Tasks:
         # The holders' names and addresses came with their resolution: no query in most steps.
         missing = {row.assignee_id for row in personal} - set(context.people)
         if missing:
-            for user_id, name, email in session.execute(
-                select(User.id, User.full_name, User.email).where(User.id.in_(missing))
+            for user_id, name, email, locale in session.execute(
+                select(User.id, User.full_name, User.email, User.locale).where(User.id.in_(missing))
             ):
-                context.people[user_id] = (name, email)
-        addresses = {user_id: person for user_id, person in context.people.items() if person[1]}
+                context.people[user_id] = emails.Recipient(name, email, locale)
+        addresses = {
+            user_id: person for user_id, person in context.people.items() if person.address
+        }
         if not addresses:
             return
         for row in personal:
             found = addresses.get(row.assignee_id)  # type: ignore[arg-type]
             if found is None:
                 continue
-            name, email = found
-            due = f"Échéance : {self._due_text(row.due_at)}\n" if row.due_at else ""
-            self._outbox.add(
-                uow,
-                email,
-                f"[ged] Nouvelle tâche : {row.name}{subject_line}",
-                f"Bonjour {name},\n\nUne tâche vous est confiée : « {row.name} ».\n"
-                f"{mail_line}{due}\nRetrouvez-la dans ged, rubrique « Mes tâches ».\n",
+            message = emails.new_task(
+                self._outbox.language(found.locale),
+                found.name,
+                row.name,
+                mail,
+                row.due_at,
+                self._tz,
             )
+            self._outbox.add(uow, found.address, message.subject, message.body)
 
     def _notify_assignment(
         self, uow: UnitOfWork, row: Task, target: User, now: dt.datetime
     ) -> None:
-        subject_line, mail_line = self._mail_lines(uow.session, row.mail_id)
+        mail = self._mail_ref(uow.session, row.mail_id)
+        subject_line = mail.suffix if mail else ""
         notify(
             uow.session,
             [target.id],
@@ -2380,20 +2384,17 @@ class Tasks:
         )
         if not self._settings.notify_new_tasks or not target.email:
             return
-        self._outbox.add(
-            uow,
-            target.email,
-            f"[ged] Tâche réattribuée : {row.name}{subject_line}",
-            f"Bonjour {target.full_name},\n\nLa tâche « {row.name} » vous a été réattribuée.\n"
-            f"{mail_line}\nRetrouvez-la dans ged, rubrique « Mes tâches ».\n",
+        message = emails.reassigned(
+            self._outbox.language(target.locale), target.full_name, row.name, mail
         )
+        self._outbox.add(uow, target.email, message.subject, message.body)
 
-    def _mail_lines(self, session: Session, mail_id: int | None) -> tuple[str, str]:
-        """The chrono for a subject line, and a line naming the mail (never a confidential subject)."""
+    @staticmethod
+    def _mail_ref(session: Session, mail_id: int | None) -> emails.MailRef | None:
         if mail_id is None:
-            return "", ""
+            return None
         mail = session.execute(_MAIL_LINES, {"mail_id": mail_id}).one()
-        return _mail_lines(mail.chrono, mail.subject, mail.confidential)
+        return emails.MailRef(mail.chrono, mail.subject, mail.confidential)
 
     def _due_text(self, due_at: dt.datetime | None) -> str:
         if due_at is None:
@@ -2404,13 +2405,13 @@ class Tasks:
         return f"le {local:%d/%m/%Y à %H:%M}"
 
     @staticmethod
-    def _addresses(session: Session, user_ids: Sequence[int]) -> list[tuple[str, str]]:
+    def _addresses(session: Session, user_ids: Sequence[int]) -> list[emails.Recipient]:
         if not user_ids:
             return []
         return [
-            (name, email)
-            for name, email in session.execute(
-                select(User.full_name, User.email).where(
+            emails.Recipient(name, email, locale)
+            for name, email, locale in session.execute(
+                select(User.full_name, User.email, User.locale).where(
                     User.id.in_(user_ids), User.active.is_(True), User.email != ""
                 )
             )
@@ -2438,7 +2439,7 @@ class Tasks:
     @staticmethod
     def _pool_addresses(
         session: Session, unit_id: int | None, role: str | None
-    ) -> list[tuple[str, str]]:
+    ) -> list[emails.Recipient]:
         conditions: list[ColumnElement[bool]] = []
         if unit_id is not None:
             conditions.append(User.unit_id == unit_id)
@@ -2447,9 +2448,9 @@ class Tasks:
         if not conditions:
             return []
         return [
-            (name, email)
-            for name, email in session.execute(
-                select(User.full_name, User.email)
+            emails.Recipient(name, email, locale)
+            for name, email, locale in session.execute(
+                select(User.full_name, User.email, User.locale)
                 .where(or_(*conditions), User.active.is_(True), User.email != "")
                 .order_by(User.id)
                 .limit(MAX_RECIPIENTS)

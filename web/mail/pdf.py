@@ -1,36 +1,34 @@
 """PDF documents of the registry: the acknowledgement receipt and the legal register.
 
-Pure functions: plain data in, PDF bytes out. ReportLab draws glyphs in the order it is given
-and knows nothing of Arabic, so every text goes through ``_lines``: Arabic letters are shaped
-into their joined forms (arabic-reshaper), lines are wrapped in logical order, then each line is
-reordered for display (python-bidi). DejaVu Sans (Debian ``fonts-dejavu-core``) has the Arabic
-presentation forms; ReportLab finds it in the system font folders and embeds the glyphs used.
+Plain data in, PDF bytes out. The receipt is written in the language of the person who prints
+it (Flask-Babel's, as the page), right to left in Arabic; the register stays French. Every text
+goes through ``_lines`` (``ged.adapters.pdf_fonts.display_lines``): Arabic letters shaped and
+put in display order. DejaVu Sans (Debian ``fonts-dejavu-core``) has the Arabic presentation
+forms; ReportLab finds it in the system font folders and embeds the glyphs used.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import arabic_reshaper  # type: ignore[import-untyped]
 import segno
-from bidi import get_display  # type: ignore[import-untyped]
+from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import cm
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ged.adapters.pdf_fonts import FONT, FONT_BOLD, require_arabic_fonts
+from ged.adapters.pdf_fonts import FONT, FONT_BOLD, is_rtl, require_arabic_fonts
+from ged.adapters.pdf_fonts import display_lines as _lines
+from web.i18n import format_day
+from web.i18n import is_rtl as page_is_rtl
 
-# Arabic, Syriac, Thaana, NKo, Hebrew and the Arabic presentation forms.
-_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-_RTL_STRONG = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]|([A-Za-z\u00c0-\u024f])")
+__all__ = ["ReceiptData", "RegisterData", "is_rtl", "receipt_pdf", "register_pdf"]
 
 
 @dataclass(frozen=True)
@@ -55,26 +53,6 @@ class RegisterData:
     generated_at: dt.datetime  # local time
     columns: Sequence[tuple[str, str]]  # (key, heading)
     rows: Sequence[Mapping[str, str]]
-
-
-def is_rtl(text: str) -> bool:
-    """True when the first strong character is right-to-left (the paragraph's direction)."""
-    match = _RTL_STRONG.search(text)
-    return bool(match and match.group(1) is None)
-
-
-def _lines(text: str, font: str, size: float, width: float) -> list[str]:
-    """Wrap ``text`` to ``width`` points and return the lines in display order."""
-    lines: list[str] = []
-    for paragraph in (text or "").splitlines() or [""]:
-        if not _RTL.search(paragraph):
-            lines.extend(simpleSplit(paragraph, font, size, width) or [""])
-            continue
-        base = "R" if is_rtl(paragraph) else "L"
-        shaped = arabic_reshaper.reshape(paragraph)
-        for line in simpleSplit(shaped, font, size, width) or [""]:
-            lines.append(get_display(line, base_dir=base))
-    return lines
 
 
 def _fr_date(day: dt.date | None) -> str:
@@ -111,13 +89,25 @@ class _QrCode(Flowable):
                 x = run
 
 
-def _cell(text: str, font: str, size: float, width: float) -> tuple[str, bool]:
-    return "\n".join(_lines(text, font, size, width)), is_rtl(text)
+def _cell(
+    text: str, font: str, size: float, width: float, rtl_page: bool = False
+) -> tuple[str, bool]:
+    return "\n".join(_lines(text, font, size, width, rtl_page)), is_rtl(text)
+
+
+def _day(day: dt.date | None) -> str:
+    return format_day(day) if day else "—"
 
 
 def receipt_pdf(data: ReceiptData) -> bytes:
-    """An A4 acknowledgement receipt for an incoming mail, with a QR code of its chrono."""
+    """An A4 acknowledgement receipt for an incoming mail, with a QR code of its chrono.
+
+    Written in the page's language; in Arabic the page is mirrored (labels on the right, the
+    QR code on the left) and every line is right-aligned.
+    """
     require_arabic_fonts()
+    rtl = page_is_rtl()
+    align = "RIGHT" if rtl else "LEFT"
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -126,31 +116,39 @@ def receipt_pdf(data: ReceiptData) -> bytes:
         rightMargin=2 * cm,
         topMargin=2 * cm,
         bottomMargin=2 * cm,
-        title=f"Accusé de réception {data.chrono}",
+        title=_("Accusé de réception %(chrono)s", chrono=data.chrono),
         author=data.agency,
         subject=data.chrono,
     )
     width = A4[0] - 4 * cm
     qr_size = 3.6 * cm
-    agency, agency_rtl = _cell(data.agency, FONT_BOLD, 13, width - qr_size - 0.5 * cm)
+    identity_width = width - qr_size - 0.5 * cm
+    agency, agency_rtl = _cell(data.agency, FONT_BOLD, 13, identity_width)
+    office, _office_rtl = _cell(_("Bureau d'ordre"), FONT, 10, identity_width, rtl)
     identity = Table(
-        [[agency], ["Bureau d'ordre"]],
+        [[agency], [office]],
+        colWidths=[width - qr_size],
         style=TableStyle(
             [
                 ("FONT", (0, 0), (0, 0), FONT_BOLD, 13, 16),
                 ("FONT", (0, 1), (0, 1), FONT, 10),
-                ("ALIGN", (0, 0), (0, 0), "RIGHT" if agency_rtl else "LEFT"),
+                ("ALIGN", (0, 0), (0, 0), "RIGHT" if agency_rtl or rtl else "LEFT"),
+                ("ALIGN", (0, 1), (0, 1), align),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
             ]
         ),
     )
+    qr_column = 0 if rtl else 1
+    top: list[Any] = [identity, _QrCode(data.chrono, qr_size)]
+    under: list[Any] = ["", data.chrono]
     header = Table(
-        [[identity, _QrCode(data.chrono, qr_size)], ["", data.chrono]],
-        colWidths=[width - qr_size, qr_size],
+        [top[::-1], under[::-1]] if rtl else [top, under],
+        colWidths=[qr_size, width - qr_size] if rtl else [width - qr_size, qr_size],
         style=TableStyle(
             [
-                ("FONT", (1, 1), (1, 1), FONT_BOLD, 9),
-                ("ALIGN", (1, 0), (1, -1), "CENTER"),
+                ("FONT", (qr_column, 1), (qr_column, 1), FONT_BOLD, 9),
+                ("ALIGN", (qr_column, 0), (qr_column, -1), "CENTER"),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -158,7 +156,7 @@ def receipt_pdf(data: ReceiptData) -> bytes:
         ),
     )
     title = Table(
-        [["Accusé de réception"]],
+        [[_cell(_("Accusé de réception"), FONT_BOLD, 18, width, rtl)[0]]],
         colWidths=[width],
         style=TableStyle(
             [
@@ -171,48 +169,54 @@ def receipt_pdf(data: ReceiptData) -> bytes:
     )
     label_width = 5.2 * cm
     value_width = width - label_width - 12
+    registered = _(
+        "%(day)s à %(time)s",
+        day=format_day(data.registered_at.date()),
+        time=data.registered_at.strftime("%H:%M"),
+    )
     fields = [
-        ("Numéro d'ordre", data.chrono),
-        ("Enregistré le", data.registered_at.strftime("%d/%m/%Y à %H:%M")),
-        ("Reçu le", _fr_date(data.received_on)),
-        ("Objet", data.subject),
-        ("Correspondant", data.correspondent or "—"),
-        ("Date de la lettre", _fr_date(data.letter_date)),
-        ("Référence de l'expéditeur", data.reference or "—"),
-        ("Entités destinataires", "\n".join(data.units) or "—"),
+        (_("Numéro d'ordre"), data.chrono),
+        (_("Enregistré le"), registered),
+        (_("Reçu le"), _day(data.received_on)),
+        (_("Objet"), data.subject),
+        (_("Correspondant"), data.correspondent or "—"),
+        (_("Date de la lettre"), _day(data.letter_date)),
+        (_("Référence de l'expéditeur"), data.reference or "—"),
+        (_("Entités destinataires"), "\n".join(data.units) or "—"),
     ]
+    label_column, value_column = (1, 0) if rtl else (0, 1)
     rows: list[list[Any]] = []
     style: list[tuple[Any, ...]] = [
-        ("FONT", (0, 0), (0, -1), FONT_BOLD, 10, 13),
-        ("FONT", (1, 0), (1, -1), FONT, 10, 13),
+        ("FONT", (label_column, 0), (label_column, -1), FONT_BOLD, 10, 13),
+        ("FONT", (value_column, 0), (value_column, -1), FONT, 10, 13),
+        ("ALIGN", (label_column, 0), (label_column, -1), align),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.grey),
         ("TOPPADDING", (0, 0), (-1, -1), 5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
     ]
     for index, (label, value) in enumerate(fields):
-        text, rtl = _cell(value, FONT, 10, value_width)
-        rows.append([label, text])
-        if rtl:
-            style.append(("ALIGN", (1, index), (1, index), "RIGHT"))
-    table = Table(rows, colWidths=[label_width, width - label_width], style=TableStyle(style))
+        text, value_rtl = _cell(value, FONT, 10, value_width, rtl)
+        label_text = _cell(label, FONT_BOLD, 10, label_width - 12, rtl)[0]
+        rows.append([text, label_text] if rtl else [label_text, text])
+        if value_rtl or rtl:
+            style.append(("ALIGN", (value_column, index), (value_column, index), "RIGHT"))
+    table = Table(
+        rows,
+        colWidths=[width - label_width, label_width] if rtl else [label_width, width - label_width],
+        style=TableStyle(style),
+    )
+    notice = _(
+        "Le présent accusé atteste la réception du courrier ci-dessus par le bureau d'ordre. "
+        "Il ne préjuge pas de la suite qui lui sera donnée. Rappelez le numéro d'ordre dans "
+        "toute correspondance."
+    )
     note = Table(
-        [
-            [
-                "\n".join(
-                    _lines(
-                        "Le présent accusé atteste la réception du courrier ci-dessus par le bureau "
-                        "d'ordre. Il ne préjuge pas de la suite qui lui sera donnée. Rappelez le "
-                        "numéro d'ordre dans toute correspondance.",
-                        FONT,
-                        9,
-                        width - 12,
-                    )
-                )
-            ]
-        ],
+        [["\n".join(_lines(notice, FONT, 9, width - 12, rtl))]],
         colWidths=[width],
-        style=TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9, 12)]),
+        style=TableStyle(
+            [("FONT", (0, 0), (-1, -1), FONT, 9, 12), ("ALIGN", (0, 0), (-1, -1), align)]
+        ),
     )
     doc.build(
         [header, Spacer(1, 1 * cm), title, Spacer(1, 0.6 * cm), table, Spacer(1, 1 * cm), note]
