@@ -20,6 +20,7 @@ from ged.adapters.orm import Holiday
 from ged.adapters.passwords import Passwords
 from ged.adapters.storage import FileStore
 from ged.adapters.uow import UnitOfWork
+from ged.clock import Clock, utc_now
 from ged.config import SEARCH_BACKENDS, Settings, check_secret_key
 from ged.domain.calendar import MOROCCAN_HOLIDAYS
 from ged.domain.errors import ConfigurationError
@@ -65,6 +66,7 @@ class Container:
     jobs: Jobs
     writer: Callable[[], UnitOfWork]
     reader: Callable[[], UnitOfWork]
+    clock: Clock = utc_now
 
     @property
     def huey(self) -> Huey:
@@ -80,14 +82,18 @@ def build(
     engine: Engine | None = None,
     passwords: Passwords | None = None,
     immediate_jobs: bool = False,
+    clock: Clock = utc_now,
 ) -> Container:
-    """Wire every service; refuses to run with a missing, default or short secret key."""
+    """Wire every service; refuses to run with a missing, default or short secret key.
+
+    ``clock`` is the time every service reads (real UTC time unless a caller replays a story).
+    """
     check_secret_key(settings.secret_key)
     engine = engine or make_engine(settings.effective_database_url)
     passwords = passwords or Passwords()
     write_factory, read_factory = make_sessionmakers(engine)
-    writer = partial(UnitOfWork, write_factory)
-    reader = partial(UnitOfWork, read_factory)
+    writer = partial(UnitOfWork, write_factory, clock)
+    reader = partial(UnitOfWork, read_factory, clock)
     store = FileStore(settings.store_dir)
     accounts = Accounts(writer, reader, passwords, settings.security)
     max_file_bytes = settings.store.max_file_mb * MEGABYTE
@@ -116,6 +122,7 @@ def build(
         settings.circuits,
         settings.timezone,
         max_file_bytes,
+        clock=clock,
     )
     registry = Registry(
         writer,
@@ -126,6 +133,7 @@ def build(
         settings.timezone,
         jobs,
         circuits=tasks,
+        clock=clock,
     )
     container = Container(
         settings=settings,
@@ -166,12 +174,13 @@ def build(
         calendar=Calendar(writer, reader),
         outbox=outbox,
         notifications=Notifications(
-            writer, reader, outbox, settings.notifications, settings.timezone
+            writer, reader, outbox, settings.notifications, settings.timezone, clock=clock
         ),
-        dashboards=Dashboards(reader, settings.timezone),
+        dashboards=Dashboards(reader, settings.timezone, clock=clock),
         jobs=jobs,
         writer=writer,
         reader=reader,
+        clock=clock,
     )
     from ged.jobs import register_jobs
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Mapper, Session, sessionmaker
+
+from ged.adapters.orm import utcnow
+from ged.clock import SESSION_KEY, Clock, utc_now
 
 logger = logging.getLogger(__name__)
 _UOW_KEY = "ged.unit_of_work"
@@ -16,8 +21,9 @@ _UOW_KEY = "ged.unit_of_work"
 class UnitOfWork:
     """``with uow: ...; uow.commit()``: leaving the block without committing rolls back."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], clock: Clock = utc_now) -> None:
         self._factory = factory
+        self.clock = clock
         self._session: Session | None = None
         self._on_commit: list[Callable[[], None]] = []
 
@@ -30,6 +36,7 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         self._session = self._factory()
         self._session.info[_UOW_KEY] = self
+        self._session.info[SESSION_KEY] = self.clock
         return self
 
     @staticmethod
@@ -75,3 +82,41 @@ class UnitOfWork:
 
     def flush(self) -> None:
         self.session.flush()
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+
+def _stamped_columns(mapper: Mapper[Any]) -> tuple[str, ...]:
+    """The attributes whose default is the time of the insert (``default=utcnow``)."""
+    keys = []
+    for prop in mapper.column_attrs:
+        default = prop.columns[0].default
+        if (
+            default is not None
+            and getattr(getattr(default, "arg", None), "__wrapped__", None) is utcnow
+        ):
+            keys.append(prop.key)
+    return tuple(keys)
+
+
+_STAMPED: dict[Mapper[Any], tuple[str, ...]] = {}
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_new_rows(session: Session, _context: Any, _instances: Any) -> None:
+    # Column defaults cannot see the session: a unit of work on another clock (the demo's
+    # story, a test) fills those timestamps itself, so the rows agree with its audit events.
+    clock = session.info.get(SESSION_KEY)
+    if clock is None or clock is utc_now:
+        return
+    moment = None
+    for obj in session.new:
+        mapper = inspect(obj).mapper
+        keys = _STAMPED.get(mapper)
+        if keys is None:
+            keys = _STAMPED[mapper] = _stamped_columns(mapper)
+        for key in keys:
+            if getattr(obj, key) is None:
+                moment = moment or clock()
+                setattr(obj, key, moment)

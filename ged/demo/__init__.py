@@ -12,8 +12,10 @@ import datetime as dt
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from ged.bootstrap import Container
+from ged.clock import ManualClock, utc_now
 from ged.domain.model import Role
 from ged.services.admin import UnitData, UserData
 from ged.services.audit import Actor
@@ -68,8 +70,28 @@ class DemoLogin:
     password: str
 
 
-def load_demo(container: Container) -> list[DemoLogin]:
-    """Create what is missing, through the services (so it is audited); safe to run again."""
+def load_demo(container: Container, now: dt.datetime | None = None) -> list[DemoLogin]:
+    """Create what is missing, through the services (so it is audited); safe to run again.
+
+    On an instance without mail, the organisation is dated the day before the story of
+    ``load_mails`` begins (eight weeks before ``now``, default the present), so the history
+    reads in order; elsewhere it is created at the present.
+    """
+    from ged.demo.story import has_mail, on_clock, setting_up
+
+    if has_mail(container):
+        return _load_organisation(container)
+    moment = setting_up(
+        (now or utc_now()).astimezone(dt.UTC), ZoneInfo(container.settings.timezone)
+    )
+    clocked = on_clock(container, ManualClock(moment))
+    try:
+        return _load_organisation(clocked)
+    finally:
+        clocked.search.index.close()
+
+
+def _load_organisation(container: Container) -> list[DemoLogin]:
     actor = Actor.system("ged demo")
     admin = container.admin
     unit_ids: dict[str, int] = {}
@@ -136,17 +158,19 @@ def load_mails(
     organisation of ``load_demo`` and the circuits ``ged init`` deploys. The same seed and
     ``now`` (default: the present) give the same mail.
     """
-    from ged.demo.story import Story, has_mail, load_library
+    from ged.demo.story import Story, has_mail
 
     started = time.monotonic()
     existing = has_mail(container)
     if existing or count <= 0:
         return MailReport(existing=existing)
     story = Story(container, seed, now)
-    story.plan(count)
-    story.run()
-    documents = load_library(story)
-    story.summarise()
+    try:
+        story.plan(count)
+        story.run()
+        story.summarise()
+    finally:
+        story.close()
     found = story.report
     return MailReport(
         created=sum(found.mails.values()),
@@ -155,6 +179,6 @@ def load_mails(
         scans=found.scans,
         arabic=found.arabic,
         overdue_tasks=found.overdue_tasks,
-        documents=documents,
+        documents=len(story.library),
         seconds=time.monotonic() - started,
     )

@@ -6,9 +6,10 @@ script: a generator that performs each step as the right person, then says how m
 days pass before the next one. The scripts of all mails run interleaved in time order on one
 clock, with a daily sweep that fires the circuits' timers and escalates late tasks, as the
 worker of `ged serve` would. Nothing happens after the real present: a step that would is not
-taken. Circuit steps carry the demo clock's time; the registry dates each mail by the day it
-was received (``mail_date``), while the moment of registration and the audit log keep the
-real time the demo was loaded, as they would for a backlog entered from paper.
+taken. The services run on the story's clock (``ged.clock.ManualClock``): registrations,
+comments, circuit steps, tasks, notifications and the audit log all carry the moment the step
+happens in the story, and since the steps are played in time order the audit chain grows in
+time order too.
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from ged import bootstrap
 from ged.adapters.orm import Mail, Task
-from ged.bootstrap import MEGABYTE, Container
+from ged.bootstrap import Container
+from ged.clock import Clock, ManualClock, utc_now
 from ged.demo import corpus, letters
 from ged.demo.corpus import Incoming
 from ged.domain.calendar import MOROCCAN_HOLIDAYS, WorkingCalendar, french_long_date
 from ged.domain.model import Channel, Direction, Priority
 from ged.services.audit import Actor
 from ged.services.documents import DocumentData, IncomingFile
-from ged.services.mail import MailFilter, MailInput, Registry
-from ged.services.tasks import ACTIVE, Tasks
+from ged.services.mail import MailFilter, MailInput
+from ged.services.tasks import ACTIVE
 from ged.services.uploads import Upload
 
 WEEKS = 8
@@ -95,22 +98,45 @@ DISPATCH_NOTES = (
 
 
 @dataclass
-class DemoClock:
-    """The time the demo's circuit steps happen at; the story moves it forward."""
-
-    at: dt.datetime
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-
-@dataclass
 class StoryReport:
     mails: Counter[str] = field(default_factory=Counter)  # by direction
     statuses: Counter[str] = field(default_factory=Counter)
     scans: int = 0
     arabic: int = 0
     overdue_tasks: int = 0
+
+
+def on_clock(container: Container, clock: Clock) -> Container:
+    """The services of ``container``'s instance wired again, on ``clock``: the same database,
+    store, queue and index; close its index (``Container.search.index.close``) when done."""
+    return bootstrap.build(
+        container.settings,
+        engine=container.engine,
+        passwords=container.passwords,
+        immediate_jobs=container.huey.immediate,
+        clock=clock,
+    )
+
+
+def working_days(now: dt.datetime, tz: ZoneInfo) -> list[dt.date]:
+    """The working days of the story's weeks before ``now``, oldest first, today excluded."""
+    calendar = WorkingCalendar.with_holidays(MOROCCAN_HOLIDAYS)
+    today = now.astimezone(tz).date()
+    day = today - dt.timedelta(weeks=WEEKS)
+    days = []
+    while day < today:
+        if calendar.is_working_day(day):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def setting_up(now: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """When the agency set ged up: the afternoon before the story's first working day."""
+    days = working_days(now, tz)
+    first = days[0] if days else now.astimezone(tz).date()
+    local = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(15, 0), tz)
+    return local.astimezone(dt.UTC)
 
 
 def allocate(total: int, weights: dict[str, int]) -> list[str]:
@@ -138,37 +164,14 @@ def allocate(total: int, weights: dict[str, int]) -> list[str]:
 
 class Story:
     def __init__(self, container: Container, seed: int, now: dt.datetime | None = None) -> None:
-        settings = container.settings
-        self.container = container
         self.rng = random.Random(seed)  # noqa: S311 (demo data, reproducible)
-        self.now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-        self.clock = DemoClock(self.now)
-        self.tz = ZoneInfo(settings.timezone)
+        self.now = (now or utc_now()).astimezone(dt.UTC)
+        self.clock = ManualClock(self.now)
+        self.container = on_clock(container, self.clock)
+        self.tz = ZoneInfo(container.settings.timezone)
         self.calendar = WorkingCalendar.with_holidays(MOROCCAN_HOLIDAYS)
-        max_bytes = settings.store.max_file_mb * MEGABYTE
-        # The services as bootstrap wires them, on the demo's clock.
-        self.tasks = Tasks(
-            container.writer,
-            container.reader,
-            container.circuits,
-            container.documents,
-            container.outbox,
-            container.jobs,
-            settings.circuits,
-            settings.timezone,
-            max_bytes,
-            clock=self.clock,
-        )
-        self.registry = Registry(
-            container.writer,
-            container.reader,
-            container.documents,
-            settings.registry,
-            max_bytes,
-            settings.timezone,
-            container.jobs,
-            circuits=self.tasks,
-        )
+        self.tasks = self.container.tasks
+        self.registry = self.container.registry
         system = Actor.system("ged demo")
         self.people: dict[str, Actor] = {}
         self.names: dict[str, str] = {}
@@ -181,19 +184,12 @@ class Story:
         self._queue: list[tuple[dt.datetime, int, Script]] = []
         self._sequence = 0
         self._letter_number = 100
+        self.library: dict[str, int] = {}  # title: document id
 
     # --- time -----------------------------------------------------------------------------------
 
     def _working_days(self) -> list[dt.date]:
-        """The working days of the last weeks, oldest first, today excluded."""
-        today = self.now.astimezone(self.tz).date()
-        day = today - dt.timedelta(weeks=WEEKS)
-        days = []
-        while day < today:
-            if self.calendar.is_working_day(day):
-                days.append(day)
-            day += dt.timedelta(days=1)
-        return days
+        return working_days(self.now, self.tz)
 
     def _at(self, day: dt.date, earliest: dt.time = dt.time(8, 40)) -> dt.datetime:
         minutes = self.rng.randint(earliest.hour * 60 + earliest.minute, 16 * 60 + 30)
@@ -229,6 +225,9 @@ class Story:
                 continue
             heapq.heappush(self._queue, (self._later(at, days), sequence, script))
         self.clock.at = self.now
+
+    def close(self) -> None:
+        self.container.search.index.close()
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -303,6 +302,8 @@ class Story:
             day = days[self.rng.randrange(len(days))]
             self.schedule(self._internal(), self._at(day))
         self.schedule(self._sweeper(), self._at(days[0], dt.time(7, 0)))
+        self.schedule(_library(self), self._at(days[0]))
+        self.schedule(_reviews(self), self._at(days[-2]))
 
     def _arrival(self, days: Sequence[dt.date], fate: str, index: int) -> dt.date:
         """A day that leaves the mail time to reach its fate, and makes late mail late.
@@ -765,8 +766,8 @@ LIBRARY = (
 )
 
 
-def load_library(story: Story) -> int:
-    """The classification plan and a library of documents with versions, tags and approvals."""
+def _library(story: Story) -> Script:
+    """The classification plan, then a library of documents written over the first weeks."""
     documents = story.container.documents
     system = Actor.system("ged demo")
     plan = {c.code: c.id for c in documents.classifications()}
@@ -775,12 +776,11 @@ def load_library(story: Story) -> int:
             plan[code] = documents.create_classification(
                 system, code, name, plan[parent] if parent else None
             )
-    created: dict[str, int] = {}
+    revisions: list[tuple[int, str, str, int]] = []
     for title, code, tags, author, versions, confidential in LIBRARY:
-        actor = story.person(author)
-        day = story.now.astimezone(story.tz).date()
+        yield story.rng.choice((0, 1, 2))
         content = corpus.agency_letter(
-            day,
+            story._today(),
             "Document de travail",
             title,
             (
@@ -793,7 +793,7 @@ def load_library(story: Story) -> int:
             story.name(author),
         )
         document_id = documents.create(
-            actor,
+            story.person(author),
             DocumentData(
                 title=title,
                 description=f"Rédigé par {story.name(author)}.",
@@ -805,38 +805,42 @@ def load_library(story: Story) -> int:
                 io.BytesIO(letters.render_pdf(content, title)), "document-v1.pdf", "application/pdf"
             ),
         )
-        for number in range(2, versions + 1):
-            revised = corpus.agency_letter(
-                day,
-                "Document de travail",
-                f"{title} (version {number})",
-                (
-                    f"Version {number} : les observations de la réunion de coordination ont été "
-                    "intégrées ; les articles 4 à 9 ont été réécrits.",
-                ),
-                story.name(author),
-            )
-            documents.add_version(
-                actor,
-                document_id,
-                IncomingFile(
-                    io.BytesIO(letters.render_pdf(revised)),
-                    f"document-v{number}.pdf",
-                    "application/pdf",
-                ),
-            )
-        created[title] = document_id
-    # One project waits for its reviewer, a guide went through approval.
-    story.clock.at = story.now - dt.timedelta(days=2)
-    pending = created["Projet de règlement du plan d'aménagement de Berrechid"]
+        story.library[title] = document_id
+        revisions += [(document_id, title, author, n) for n in range(2, versions + 1)]
+    for document_id, title, author, number in revisions:
+        yield 1
+        revised = corpus.agency_letter(
+            story._today(),
+            "Document de travail",
+            f"{title} (version {number})",
+            (
+                f"Version {number} : les observations de la réunion de coordination ont été "
+                "intégrées ; les articles 4 à 9 ont été réécrits.",
+            ),
+            story.name(author),
+        )
+        documents.add_version(
+            story.person(author),
+            document_id,
+            IncomingFile(
+                io.BytesIO(letters.render_pdf(revised)),
+                f"document-v{number}.pdf",
+                "application/pdf",
+            ),
+        )
+
+
+def _reviews(story: Story) -> Script:
+    """In the last days, one project waits for its reviewer, a guide goes through approval."""
+    pending = story.library.get("Projet de règlement du plan d'aménagement de Berrechid")
+    guide = story.library.get("Guide de l'instruction des demandes de permis de construire")
+    if pending is None or guide is None:
+        return  # too few days for the library to be written
     story.tasks.start_for_document(story.person("agent.spu"), pending, {"reviewer": "chef.dep"})
-    guide = created["Guide de l'instruction des demandes de permis de construire"]
     story.tasks.start_for_document(story.person("chef.sau"), guide, {"reviewer": "chef.dgu"})
+    yield 1
     with story.container.reader() as uow:
         review = uow.session.execute(
             select(Task.id).where(Task.document_id == guide, Task.bpmn_id == "review", ACTIVE)
         ).scalar_one()
-    story.clock.at = story.now - dt.timedelta(days=1)
     story.tasks.complete(story.person("chef.dgu"), review, "approve", comment="Bon pour diffusion.")
-    story.clock.at = story.now
-    return len(created)

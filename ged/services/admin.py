@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ged.adapters.orm import Unit, User, utcnow
+from ged.adapters.orm import Unit, User
 from ged.adapters.passwords import Passwords
 from ged.adapters.uow import UnitOfWork
 from ged.config import SecuritySettings
@@ -220,7 +220,7 @@ class Administration:
             if new_password:
                 validate_password(new_password, user.username, self._security.password_min_length)
                 user.password_hash = self._passwords.hash(new_password)
-                user.password_changed_at = utcnow()
+                user.password_changed_at = uow.now()
                 self._accounts.end_all_sessions(uow.session, user.id, "password reset")
                 record(uow.session, actor, AuditAction.PASSWORD_RESET, "user", user.id)
             uow.commit()

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ged.adapters.orm import AuditEvent, AuditHead, User, utcnow
+from ged.adapters.orm import AuditEvent, AuditHead, User
+from ged.clock import now_in
 from ged.domain.model import AuditAction, Role
 
 GENESIS_HASH = "0" * 64
@@ -85,7 +86,7 @@ def record(
     head = _lock_head(session)
     event = AuditEvent(
         id=head.last_event_id + 1,
-        at=utcnow(),
+        at=now_in(session),
         actor_id=actor.user_id,
         actor_name=actor.username[:64],
         action=action.value,

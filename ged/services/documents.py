@@ -24,7 +24,6 @@ from ged.adapters.orm import (
     User,
     Version,
     VersionText,
-    utcnow,
 )
 from ged.adapters.storage import FileStore, StoredFile
 from ged.adapters.uow import UnitOfWork
@@ -224,7 +223,7 @@ class Documents:
             ).scalar_one()
             version = _add_version(uow.session, actor, document.id, (last or 0) + 1, stored, file)
             self._extract_after_commit(uow.session, version.id)
-            document.updated_at = utcnow()
+            document.updated_at = uow.now()
             self._reindex_after_commit(uow, document.id)
             uow.commit()
             return version.id
@@ -253,7 +252,7 @@ class Documents:
             uow.session.flush()
             for tag in tags:
                 uow.session.add(DocumentTag(document_id=document.id, tag=tag))
-            document.updated_at = utcnow()
+            document.updated_at = uow.now()
             after = _document_dict(uow.session, document)
             after["tags"] = list(tags)
             changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
@@ -280,7 +279,7 @@ class Documents:
             document = self._writable(uow.session, actor, document_id)
             if document.legal_hold:
                 raise Conflict("Ce document est sous gel juridique : il ne peut pas être supprimé.")
-            document.deleted_at = document.updated_at = utcnow()
+            document.deleted_at = document.updated_at = uow.now()
             document.deleted_by_id = actor.user_id
             record(uow.session, actor, AuditAction.DOCUMENT_DELETED, "document", document.id)
             self._reindex_after_commit(uow, document.id)
@@ -294,7 +293,7 @@ class Documents:
                 raise Conflict("Ce document n'est pas dans la corbeille.")
             document.deleted_at = None
             document.deleted_by_id = None
-            document.updated_at = utcnow()
+            document.updated_at = uow.now()
             record(uow.session, actor, AuditAction.DOCUMENT_RESTORED, "document", document.id)
             self._reindex_after_commit(uow, document.id)
             uow.commit()

@@ -31,10 +31,10 @@ from ged.adapters.orm import (
     Unit,
     User,
     Version,
-    utcnow,
 )
 from ged.adapters.storage import StoredFile
 from ged.adapters.uow import UnitOfWork
+from ged.clock import Clock, now_in, utc_now
 from ged.config import RegistrySettings
 from ged.domain.calendar import WorkingCalendar
 from ged.domain.errors import ConfigurationError, NotFound, PermissionDenied, ValidationError
@@ -271,6 +271,7 @@ class Registry:
         timezone: str,
         jobs: Jobs,
         circuits: Tasks | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         check_chrono_format(settings.chrono_format)
         self._jobs = jobs
@@ -282,9 +283,10 @@ class Registry:
         self._settings = settings
         self._max_file_bytes = max_file_bytes
         self._tz = ZoneInfo(timezone)
+        self._clock = clock
 
     def today(self) -> dt.date:
-        return dt.datetime.now(self._tz).date()
+        return self._clock().astimezone(self._tz).date()
 
     # --- registration -------------------------------------------------------------------------
 
@@ -389,7 +391,7 @@ class Registry:
             answered = session.get(Mail, data.answer_to_id)
             if answered is not None:
                 answered.status = MailStatus.ANSWERED.value
-                answered.updated_at = utcnow()
+                answered.updated_at = now_in(session)
         record(
             session,
             actor,
@@ -426,7 +428,7 @@ class Registry:
                 select(func.max(MailDocument.position)).where(MailDocument.mail_id == mail.id)
             ).scalar_one()
             self._attach(uow.session, actor, mail, files, stored, start=(last or -1) + 1)
-            mail.updated_at = utcnow()
+            mail.updated_at = uow.now()
             self._reindex_after_commit(uow, mail.id)
             uow.commit()
 
@@ -582,7 +584,7 @@ class Registry:
             changes = {k: [before[k], after[k]] for k in EDITABLE if before[k] != after[k]}
             if not changes:
                 return {}
-            mail.updated_at = utcnow()
+            mail.updated_at = uow.now()
             record(session, actor, AuditAction.MAIL_UPDATED, "mail", mail.id, dict(changes))
             self._reindex_after_commit(uow, mail.id)
             uow.commit()
@@ -858,7 +860,7 @@ class Registry:
                 raise ValidationError("On ne répond qu'à un courrier arrivée.")
             outgoing.answer_to_id = incoming.id
             incoming.status = MailStatus.ANSWERED.value
-            incoming.updated_at = outgoing.updated_at = utcnow()
+            incoming.updated_at = outgoing.updated_at = uow.now()
             record(
                 uow.session,
                 actor,

@@ -45,6 +45,7 @@ from ged.adapters.orm import (
     utcnow,
 )
 from ged.adapters.uow import UnitOfWork
+from ged.clock import now_in
 from ged.config import MailSettings, NotificationSettings
 from ged.domain.errors import NotFound, PermissionDenied
 from ged.domain.model import AuditAction
@@ -249,7 +250,7 @@ def notify(
     # Only local paths: a link is rendered as an href, and must never lead out of ged
     # (browsers read "//host", and a backslash after the first slash, as another site).
     safe_link = link if _LOCAL_PATH.fullmatch(link) else ""
-    moment = now or utcnow()
+    moment = now or now_in(session)
     session.execute(
         insert(NOTIFICATIONS),
         [

@@ -18,8 +18,11 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 
 from playwright.sync_api import Locator, Page, Response, expect
 
+from ged.bootstrap import Container
+from ged.services.audit import Actor
+from ged.services.mail import MailInput
 from tests.browser.conftest import Browsing
-from tests.browser.server import PEOPLE, Person
+from tests.browser.server import PEOPLE, SETUP, Person
 
 CHRONO_RE = re.compile(r"\b[ADI]-\d{4}-\d+\b")
 MAIL_URL_RE = re.compile(r"/mail/(\d+)$")
@@ -63,6 +66,22 @@ def login_as(page: Page, username: str) -> Person:
     page.wait_for_load_state("load")
     expect(page.locator("html")).to_have_attribute("lang", who.locale)
     return who
+
+
+def choose_language(page: Page, locale: str) -> None:
+    """« Langue » in the navigation bar, then the language picked and saved.
+
+    The choice is the person's own and lasts: a journey that changes it changes it back.
+    """
+    page.locator("#nav-language").click()
+    page.wait_for_url("**/account/language")
+    choice = page.locator("#locale")
+    expect(choice).to_be_focused()
+    choice.select_option(locale)
+    page.locator("form[action$='/account/language'] [type=submit]").click()
+    expect(page.locator("[role=alert].alert-success")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", locale)
+    page.wait_for_load_state("load")
 
 
 def logout(page: Page) -> None:
@@ -455,3 +474,61 @@ def drop_in_scanner(folder: Path, scan: Path) -> str:
     if failed.exists():
         raise AssertionError(f"the server refused {scan.name}: {failed.read_text()}")
     return done.read_text(encoding="utf-8")
+
+
+# --- set-ups no page offers, and the dashboard -----------------------------------------------------
+
+
+def acting(ged: Container, username: str) -> Actor:
+    user = ged.admin.user_by_name(SETUP, username)
+    assert user is not None, f"no user {username}"
+    return Actor.of(user)
+
+
+def dispatched_late(ged: Container, subject: str, unit_code: str) -> RegisteredMail:
+    """A request registered, then dispatched to ``unit_code`` by the director with a deadline
+    already past: its processing task is late from the start.
+
+    Written through the services: no page lets a deadline be set in the past.
+    """
+    unit = ged.admin.unit_by_code(SETUP, unit_code)
+    assert unit is not None
+    [request] = [kind for kind in ged.registry.mail_types() if kind.code == "DEM"]
+    registered = ged.registry.register(
+        acting(ged, "secretaire"),
+        MailInput(
+            direction="incoming",
+            subject=subject,
+            correspondent_name="Cabinet d'architecture Benslimane",
+            mail_type_id=request.id,
+            unit_ids=(unit.id,),
+        ),
+    )
+    director = acting(ged, "directeur")
+    [circuit] = ged.tasks.progress(director, registered.id)
+    [dispatch] = [step for step in circuit.steps if step.bpmn_id == "dispatch"]
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    ged.tasks.complete(
+        director,
+        dispatch.id,
+        "dispatch",
+        {"addressed_unit": unit.id, "processing_deadline": past.isoformat(timespec="seconds")},
+    )
+    return RegisteredMail(registered.id, registered.chrono, f"/mail/{registered.id}")
+
+
+def overdue_bar(page: Page, unit_id: int) -> Locator:
+    """The bar of ``unit_id`` in the chart of overdue tasks by unit."""
+    chart = page.locator("svg[aria-labelledby^='chart-overdue-units-title']")
+    expect(chart).to_be_visible()
+    return chart.locator("g.chart-row").filter(
+        has=page.locator(f"a[href*='list=overdue'][href$='unit={unit_id}']")
+    )
+
+
+def overdue_count(page: Page, unit_id: int) -> int:
+    bar = overdue_bar(page, unit_id)
+    if bar.count() == 0:
+        return 0
+    # An SVG text has no inner_text (not an HTML element): its text content is the number.
+    return int((bar.locator(".chart-value").text_content() or "").strip())

@@ -19,6 +19,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 
+from ged.demo.letters import Letter as ArabicLetter
+from ged.demo.letters import render_pdf
+
 # Enough for Tesseract to read body text reliably, small enough to OCR quickly.
 SCAN_DPI = 200
 
@@ -95,3 +98,31 @@ def _scanned(pdf: bytes) -> list[Image.Image]:
         page = page.rotate(0.4, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
         scanned.append(page.filter(ImageFilter.GaussianBlur(radius=0.6)))
     return scanned
+
+
+def arabic_letter_pdf(sender: str, subject: str, keyword: str) -> bytes:
+    """A letter written in Arabic (shaped, right to left, as the demo writes them); the
+    ``keyword`` is in its body only."""
+    return render_pdf(
+        ArabicLetter(
+            letterhead=(sender, "المملكة المغربية"),
+            place_date="الرباط، في 3 مارس 2026",
+            recipient=("إلى السيد مدير الوكالة الحضرية",),
+            subject=f"الموضوع: {subject}",
+            reference="",
+            body=(
+                "سلام تام بوجود مولانا الإمام،",
+                f"وبعد، يشرفني أن أطلب منكم إبداء رأيكم في مشروع بناء {keyword} فوق القطعة "
+                "رقم 112 بتجزئة الوحدة، وتجدون رفقته التصاميم وشهادة الملكية.",
+                "وتفضلوا بقبول فائق التقدير والاحترام.",
+            ),
+            signature=("رئيس المجلس الجماعي",),
+        )
+    )
+
+
+def scan_arabic(sender: str, subject: str, keyword: str, path: Path) -> Path:
+    """The Arabic letter as a scanner hands it over: one greyscale PNG page, a little askew."""
+    [page] = _scanned(arabic_letter_pdf(sender, subject, keyword))
+    page.save(path, "PNG", dpi=(SCAN_DPI, SCAN_DPI), optimize=True)
+    return path

@@ -11,6 +11,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
@@ -20,10 +21,12 @@ from ged import bootstrap
 from ged.adapters.orm import (
     AuditEvent,
     CircuitInstance,
+    Comment,
     Document,
     DocumentTag,
     Mail,
     MailDocument,
+    Notification,
     Task,
     Unit,
     User,
@@ -172,6 +175,43 @@ def test_nothing_happens_in_the_future_and_mail_spans_weeks(demo: Container) -> 
     first = latest[2]
     assert isinstance(first, dt.datetime)
     assert first.replace(tzinfo=dt.UTC) < now - dt.timedelta(weeks=3)
+
+
+def test_history_and_audit_are_dated_over_the_weeks_in_order(demo: Container) -> None:
+    """Each step is dated when it happens in the story, not when the demo was loaded."""
+    weeks_ago = dt.datetime.now(dt.UTC) - dt.timedelta(weeks=3)
+    tz = ZoneInfo(demo.settings.timezone)
+    registered = rows(demo, select(Mail.registered_at, Mail.mail_date))
+    # Registered on the day it was received (or written, for outgoing and internal mail).
+    assert all(at.astimezone(tz).date() == day for at, day in registered)
+    assert len({at.isocalendar()[1] for at, _ in registered}) >= 5
+    for column in (
+        Task.completed_at,
+        Comment.created_at,
+        Notification.created_at,
+        Version.created_at,
+    ):
+        [(first, last)] = rows(demo, select(func.min(column), func.max(column)))
+        assert isinstance(first, dt.datetime), column
+        assert first < weeks_ago < last, column
+    # The agency set ged up the day before its first working day with it.
+    [(set_up,)] = rows(demo, select(func.max(User.created_at)))
+    [(first_file,)] = rows(demo, select(func.min(Version.created_at)))
+    assert isinstance(set_up, dt.datetime)
+    assert isinstance(first_file, dt.datetime)
+    assert set_up < first_file < set_up + dt.timedelta(days=7)
+    events = rows(demo, select(AuditEvent.at, AuditEvent.action).order_by(AuditEvent.id))
+    # `ged init` comes first, at the present; the organisation and the story follow in order.
+    assert events[0][1] == AuditAction.INSTANCE_INITIALISED.value
+    moments = [at for at, _action in events[1:]]
+    assert moments == sorted(moments)
+    assert moments[0] < dt.datetime.now(dt.UTC) - dt.timedelta(weeks=7)
+
+
+def test_the_integrity_check_passes_after_the_demo(loaded: tuple[GedCommand, Result]) -> None:
+    result = loaded[0].ok("check")
+    assert result.output.rstrip().endswith("OK")
+    assert " 0 audit events" not in result.output
 
 
 def test_chronos_are_gapless_per_direction(demo: Container) -> None:
