@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import logging
 import re
 import weakref
@@ -205,7 +206,10 @@ class Outbox:
 NOTIFICATIONS: Final = Notification.metadata.tables["notification"]
 # Counting stops here: the bell shows "99+", and a count never scans a whole history.
 UNREAD_CAP = 99
-MAX_TEXT = 500
+MAX_TEXT = 500  # the length of `notification.text`
+NOTICE_FORMAT = 1  # the "v" of a notice's JSON: a later shape gets a new number
+MAX_TASK_NAME = 300
+MAX_CHRONO = 40
 MAX_NOTIFICATIONS_PER_PAGE = 100
 _LOCAL_PATH: Final = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&-]*")
 
@@ -235,11 +239,67 @@ def object_link(mail_id: int | None, document_id: int | None) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class TaskNotice:
+    """What a task's notification tells, as values: each reader's page words it in their language.
+
+    Stored as JSON in `notification.text` (no column of its own: see `loads`); the kind of the
+    notification chooses the sentence. The step's name is kept as the circuit names it and
+    translated when shown, the chrono as registered (never a subject: it may be confidential).
+    """
+
+    task: str
+    chrono: str | None = None
+    due_at: dt.datetime | None = None
+
+    def dumps(self) -> str:
+        """The JSON kept in the row, within the column's length (the step's name gives way)."""
+        values: dict[str, object] = {"v": NOTICE_FORMAT, "task": self.task[:MAX_TASK_NAME]}
+        if self.chrono:
+            values["chrono"] = self.chrono[:MAX_CHRONO]
+        if self.due_at is not None:
+            values["due"] = self.due_at.astimezone(dt.UTC).isoformat(timespec="seconds")
+        stored = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        # Escaped characters (quotes, controls) take more than one place each.
+        while len(stored) > MAX_TEXT and values["task"]:
+            name = str(values["task"])
+            values["task"] = name[: max(0, len(name) - (len(stored) - MAX_TEXT))]
+            stored = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        return stored
+
+    @classmethod
+    def loads(cls, stored: str) -> TaskNotice | None:
+        """The notice in a row's text; None for a text written out in French before notices.
+
+        Old rows hold the finished French sentence; a sentence never starts with "{".
+        """
+        if not stored.startswith("{"):
+            return None
+        try:
+            values = json.loads(stored)
+        except ValueError:
+            return None
+        if not isinstance(values, dict) or values.get("v") != NOTICE_FORMAT:
+            return None
+        task, chrono, due = values.get("task"), values.get("chrono"), values.get("due")
+        if not isinstance(task, str) or not isinstance(chrono, str | None):
+            return None
+        due_at: dt.datetime | None = None
+        if isinstance(due, str):
+            try:
+                due_at = dt.datetime.fromisoformat(due)
+            except ValueError:
+                return None
+            if due_at.tzinfo is None:
+                return None
+        return cls(task, chrono or None, due_at)
+
+
 def notify(
     session: Session,
     user_ids: Iterable[int | None],
     kind: NotificationKind,
-    message: str,
+    notice: TaskNotice,
     link: str = "",
     now: dt.datetime | None = None,
 ) -> int:
@@ -251,13 +311,14 @@ def notify(
     # (browsers read "//host", and a backslash after the first slash, as another site).
     safe_link = link if _LOCAL_PATH.fullmatch(link) else ""
     moment = now or now_in(session)
+    stored = notice.dumps()
     session.execute(
         insert(NOTIFICATIONS),
         [
             {
                 "user_id": user_id,
                 "kind": kind.value,
-                "text": " ".join(message.split())[:MAX_TEXT],
+                "text": stored,
                 "link": safe_link[:300],
                 "created_at": moment,
                 "read_at": None,
@@ -268,11 +329,50 @@ def notify(
     return len(people)
 
 
+# What the notifications written before notices said (finished French sentences), read back
+# into notices so that they too follow the reader's language; anything else is shown as written.
+_NAMED = r"« (?P<task>.*) »(?: — (?P<chrono>[^\s«»]+))?"
+_DUE = (
+    r"(?:le (?P<day>\d{2}/\d{2}/\d{4})(?: \(fin de journée\)| à (?P<time>\d{2}:\d{2}))"
+    r"|sans échéance|—)"
+)
+_LEGACY: Final = {
+    NotificationKind.NEW_TASK: re.compile(rf"Nouvelle tâche : {_NAMED}\."),
+    NotificationKind.ASSIGNMENT: re.compile(rf"La tâche {_NAMED} vous a été réattribuée\."),
+    NotificationKind.REMINDER: re.compile(rf"Rappel : {_NAMED} arrive à échéance {_DUE}\."),
+    NotificationKind.ESCALATION: re.compile(rf"Délai dépassé : {_NAMED} \(échéance {_DUE}\)\."),
+}
+
+
+def legacy_notice(kind: NotificationKind, text: str, zone: ZoneInfo) -> TaskNotice | None:
+    """The notice an old French sentence was written from, when it is one of ged's own."""
+    found = _LEGACY[kind].fullmatch(text)
+    if found is None:
+        return None
+    values = found.groupdict()
+    due_at: dt.datetime | None = None
+    if values.get("day"):
+        try:
+            day = dt.datetime.strptime(values["day"], "%d/%m/%Y").date()
+        except ValueError:
+            return None
+        if values.get("time"):
+            hour, minute = (int(part) for part in values["time"].split(":"))
+            if hour > 23 or minute > 59:
+                return None
+            due_at = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+        else:
+            # An end-of-day deadline is the midnight that ends its day (`tasks.deadline_at`).
+            due_at = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return TaskNotice(values["task"], values["chrono"], due_at)
+
+
 @dataclass(frozen=True)
 class NotificationView:
     id: int
     kind: NotificationKind
-    text: str
+    text: str  # as stored: a notice's JSON, or an old row's French sentence
+    notice: TaskNotice | None  # None: show `text` as it is
     link: str
     created_at: dt.datetime
     read_at: dt.datetime | None
@@ -388,15 +488,24 @@ class Notifications:
             ).all()
             unread = self._unread(session, user_id)
         return NotificationPage(
-            tuple(
-                NotificationView(r.id, NotificationKind(r.kind), r.text, r.link, *r[4:])
-                for r in rows
-            ),
+            tuple(self._view(r.id, NotificationKind(r.kind), r.text, *r[3:]) for r in rows),
             total,
             unread,
             page,
             per_page,
         )
+
+    def _view(
+        self,
+        notification_id: int,
+        kind: NotificationKind,
+        text: str,
+        link: str,
+        created_at: dt.datetime,
+        read_at: dt.datetime | None,
+    ) -> NotificationView:
+        notice = TaskNotice.loads(text) or legacy_notice(kind, text, self._tz)
+        return NotificationView(notification_id, kind, text, notice, link, created_at, read_at)
 
     def mark_read(self, actor: Actor, notification_id: int) -> None:
         """Mark one of the actor's notifications read; someone else's is not found."""

@@ -68,6 +68,7 @@ from ged.services.notifications import (
     NotificationKind,
     Outbox,
     OutboxReport,
+    TaskNotice,
     notify,
     object_link,
 )
@@ -2177,13 +2178,11 @@ class Tasks:
         if not recipients:
             recipients = self._pool_addresses(session, None, Role.ADMIN.value)
         mail = self._mail_ref(session, late.mail_id)
-        subject_line = mail.suffix if mail else ""
-        due = self._due_text(late.due_at) if late.due_at else "—"
         notify(
             session,
             [manager_id] if manager_id else self._pool_people(session, None, Role.ADMIN.value),
             NotificationKind.ESCALATION,
-            f"Délai dépassé : « {late.name} »{subject_line} (échéance {due}).",
+            TaskNotice(late.name, mail.chrono if mail else None, late.due_at),
             object_link(late.mail_id, late.document_id),
             now,
         )
@@ -2296,13 +2295,11 @@ class Tasks:
                     )
                     people = self._pool_people(session, task.candidate_unit_id, task.candidate_role)
                 mail = self._mail_ref(session, task.mail_id)
-                subject_line = mail.suffix if mail else ""
-                due_text = self._due_text(task.due_at)
                 notify(
                     session,
                     people,
                     NotificationKind.REMINDER,
-                    f"Rappel : « {task.name} »{subject_line} arrive à échéance {due_text}.",
+                    TaskNotice(task.name, mail.chrono if mail else None, task.due_at),
                     object_link(task.mail_id, task.document_id),
                     now,
                 )
@@ -2330,14 +2327,13 @@ class Tasks:
             return
         session = uow.session
         mail = context.mail or self._mail_ref(session, context.mail_id)
-        subject_line = mail.suffix if mail else ""
         link = object_link(context.mail_id, context.document_id)
         for row in personal:
             notify(
                 session,
                 [row.assignee_id],
                 NotificationKind.NEW_TASK,
-                f"Nouvelle tâche : « {row.name} »{subject_line}.",
+                TaskNotice(row.name, mail.chrono if mail else None, row.due_at),
                 link,
                 now,
             )
@@ -2373,12 +2369,11 @@ class Tasks:
         self, uow: UnitOfWork, row: Task, target: User, now: dt.datetime
     ) -> None:
         mail = self._mail_ref(uow.session, row.mail_id)
-        subject_line = mail.suffix if mail else ""
         notify(
             uow.session,
             [target.id],
             NotificationKind.ASSIGNMENT,
-            f"La tâche « {row.name} »{subject_line} vous a été réattribuée.",
+            TaskNotice(row.name, mail.chrono if mail else None, row.due_at),
             object_link(row.mail_id, row.document_id),
             now,
         )
@@ -2395,14 +2390,6 @@ class Tasks:
             return None
         mail = session.execute(_MAIL_LINES, {"mail_id": mail_id}).one()
         return emails.MailRef(mail.chrono, mail.subject, mail.confidential)
-
-    def _due_text(self, due_at: dt.datetime | None) -> str:
-        if due_at is None:
-            return "sans échéance"
-        local = due_at.astimezone(self._tz)
-        if local.time() == dt.time(0):
-            return f"le {self.due_date(due_at):%d/%m/%Y} (fin de journée)"
-        return f"le {local:%d/%m/%Y à %H:%M}"
 
     @staticmethod
     def _addresses(session: Session, user_ids: Sequence[int]) -> list[emails.Recipient]:

@@ -15,13 +15,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import BooleanField
 
-from ged.services.notifications import UNREAD_CAP
+from ged.services.notifications import UNREAD_CAP, NotificationKind, NotificationView
 from web.extensions import container
 from web.forms import Form
 from web.mail import labels
+from web.notifications import texts
 from web.users import current_actor
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+# Their sentence has no deadline: it is shown under it.
+_SAYS_DUE_APART = frozenset({NotificationKind.NEW_TASK, NotificationKind.ASSIGNMENT})
 
 
 class MarkForm(Form):
@@ -69,7 +72,19 @@ def _navigation() -> dict[str, Any]:
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     zone = container().settings.timezone
-    return {"fr_datetime": lambda moment: labels.fr_datetime(moment, zone)}
+
+    def notification_due(notification: NotificationView) -> str:
+        """The deadline of a new or handed-over task, when it has one (reminders say it)."""
+        notice = notification.notice
+        if notice is None or notice.due_at is None or notification.kind not in _SAYS_DUE_APART:
+            return ""
+        return texts.due_text(notice.due_at, zone)
+
+    return {
+        "fr_datetime": lambda moment: labels.fr_datetime(moment, zone),
+        "notification_text": lambda notification: texts.notification_text(notification, zone),
+        "notification_due": notification_due,
+    }
 
 
 @bp.get("/")

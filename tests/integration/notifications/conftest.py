@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from ged.adapters.orm import Notification
+from ged.adapters.orm import Notification, utcnow
 from ged.bootstrap import Container
+from ged.services.notifications import NOTIFICATIONS
 from tests.integration.circuits.conftest import (  # noqa: F401 (fixtures)
     Office,
     mailing,
@@ -30,3 +31,17 @@ def notifications_of(container: Container, user_id: int | None) -> list[Notifica
                 .order_by(Notification.id)
             ).scalars()
         )
+
+
+def chrono_of(office: Office, mail_id: int) -> str:
+    return office.container.registry.get(office.auditor, mail_id).mail.chrono
+
+
+def add_raw(container: Container, user_id: int | None, kind: str, text: str) -> None:
+    """A row as the notifications written before notices were stored: a finished sentence."""
+    with container.writer() as uow:
+        uow.session.execute(
+            insert(NOTIFICATIONS),
+            {"user_id": user_id, "kind": kind, "text": text, "link": "", "created_at": utcnow()},
+        )
+        uow.commit()

@@ -8,9 +8,9 @@ import pytest
 
 from ged.domain.errors import NotFound, PermissionDenied
 from ged.services.audit import Actor
-from ged.services.notifications import NotificationKind, notify
+from ged.services.notifications import NotificationKind, TaskNotice, notify
 from tests.integration.circuits.conftest import Office
-from tests.integration.notifications.conftest import notifications_of
+from tests.integration.notifications.conftest import chrono_of, notifications_of
 
 
 def test_a_task_given_by_name_notifies_its_holder(office: Office) -> None:
@@ -18,7 +18,11 @@ def test_a_task_given_by_name_notifies_its_holder(office: Office) -> None:
 
     [note] = notifications_of(office.container, office.director.user_id)
     assert note.kind == NotificationKind.NEW_TASK
-    assert "Dispatcher le courrier" in note.text
+    notice = TaskNotice.loads(note.text)
+    assert notice is not None
+    assert notice.task == "Dispatcher le courrier"
+    assert notice.chrono is not None
+    assert notice.chrono.startswith("A-")
     assert note.link == f"/mail/{mail_id}"
     assert note.read_at is None
     # A task in a unit's pool names nobody: nobody is notified.
@@ -51,7 +55,9 @@ def test_reassignment_escalation_and_reminder_notify_the_people_they_email(
     tasks.escalate_overdue(process.due_at + dt.timedelta(hours=1))
     escalation = notifications_of(office.container, office.chef.user_id)[-1]
     assert escalation.kind == NotificationKind.ESCALATION
-    assert "Traiter le courrier" in escalation.text
+    assert TaskNotice.loads(escalation.text) == TaskNotice(
+        "Traiter le courrier", chrono_of(office, mail_id), process.due_at
+    )
 
     tasks.reassign(office.chef, process.id, office.colleague.user_id or 0)
     assigned = notifications_of(office.container, office.colleague.user_id)[-1]
@@ -90,7 +96,8 @@ def test_a_notification_links_only_inside_ged(office: Office) -> None:
     links = ["/mail/7", "//evil.example/x", "/\\evil.example", "https://evil.example", ""]
     with container.writer() as uow:
         for link in links:
-            notify(uow.session, [office.agent.user_id], NotificationKind.NEW_TASK, "Essai", link)
+            notice = TaskNotice("Essai")
+            notify(uow.session, [office.agent.user_id], NotificationKind.NEW_TASK, notice, link)
         uow.commit()
 
     stored = [n.link for n in notifications_of(container, office.agent.user_id)]
