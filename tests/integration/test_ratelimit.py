@@ -94,8 +94,11 @@ def replay(storage: Storage, clock: Clock) -> list[Any]:
 
 
 def test_behaves_like_memory_storage_for_fixed_windows(
-    sql: SqlRateLimitStorage, memory: MemoryStorage, clock: Clock
+    sql: SqlRateLimitStorage, memory: MemoryStorage, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A random sweep would drop the expired counter of the other key before reset() counts it
+    # (MemoryStorage keeps it): about one run in fifty. Sweeping has its own test.
+    monkeypatch.setattr("ged.adapters.ratelimit.SWEEP_PROBABILITY", 0.0)
     expected = replay(memory, clock)
 
     assert replay(sql, clock) == expected
