@@ -45,6 +45,7 @@ from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationEr
 from ged.domain.model import AuditAction, Direction, Role
 from ged.jobs import INDEX_DOCUMENT, INDEX_MAIL
 from ged.services.audit import Actor, record
+from ged.services.capture import text_state_label
 from ged.services.documents import DocumentData, Documents, IncomingFile
 from ged.services.mail import MailInput, Registered, Registry
 from ged.services.permissions import visible_mail
@@ -95,12 +96,7 @@ class DraftView:
 
     @property
     def text_label(self) -> str:
-        return {
-            "pending": "OCR en attente",
-            "running": "OCR en cours",
-            "done": "OCR terminé",
-            "failed": "OCR en échec",
-        }.get(self.text_state, self.text_state)
+        return text_state_label(self.text_state)
 
 
 def parts_of(sheets: Sequence[Sheet | None]) -> list[Part]:
