@@ -54,7 +54,13 @@ from ged.services.capture import text_state_label
 from ged.services.documents import DocumentData, Documents, IncomingFile
 from ged.services.mail import MailInput, Registered, Registry
 from ged.services.permissions import visible_mail
-from ged.services.sheets import CoverLabel, cover_sheet_pdf, separator_sheet_pdf, split_pdf
+from ged.services.sheets import (
+    CoverLabel,
+    cover_sheet_pdf,
+    separator_sheet_pdf,
+    split_pdf,
+    split_tiff,
+)
 from ocr.sheets import Sheet, find_sheets
 
 DRAFT_TITLE = "À qualifier — {name}"
@@ -218,20 +224,22 @@ class Basket:
         )
         parts = parts_of(sheets)
         has_sheets = any(sheet is not None for sheet in sheets)
-        if has_sheets and media_type != ocr.detect.PDF:
-            raise ValidationError(
-                "Les feuilles de couverture et de séparation ne sont lues que dans un PDF : "
-                "réglez le scanner pour produire des PDF."
-            )
         chronos = {part.chrono for part in parts if part.chrono is not None}
         with self._reader() as uow:
             mails = self._mails_by_chrono(uow.session, actor, chronos)
         workdir = self._work_root / f"intake-{secrets.token_hex(8)}"
         try:
             if has_sheets:
-                files = split_pdf(path, [part.pages for part in parts], workdir)
+                # Images are cut into TIFFs: a JPEG or PNG is one page, which parts_of has
+                # refused already if it is a sheet (an MPO or animated PNG has frames).
+                split = split_pdf if media_type == ocr.detect.PDF else split_tiff
+                files = split(path, [part.pages for part in parts], workdir)
                 stem = Path(name).stem or "scan"
-                names = [f"{stem} ({_span(part.pages)}).pdf" for part in parts]
+                names = [
+                    f"{stem} ({_span(part.pages)}){file.suffix}"
+                    for part, file in zip(parts, files, strict=True)
+                ]
+                media_type = ocr.detect.PDF if media_type == ocr.detect.PDF else ocr.detect.TIFF
             else:
                 files, names = [path], [name]
             incoming = []
