@@ -395,27 +395,29 @@ def _page_text_layer(job: PageJob) -> str:
     return completed.stdout.decode("utf-8", "replace")
 
 
-def _pdftoppm(job: PageJob, base: Path, *options: str) -> Path:
-    """One page rendered by pdftoppm into `base` + its suffix.
+def _pdftoppm(job: PageJob, path: Path, *options: str) -> Path:
+    """One page rendered by pdftoppm into `path` (.pgm with `-gray`, .ppm otherwise).
 
     pdftoppm itself, not pdf2image: pdf2image starts `pdfinfo` and `pdftoppm -v` before every
     page it renders, two programs a page for what the inspection already knows.
     """
     number = str(job.number)
     completed = subprocess.run(  # noqa: S603 (fixed program, our own arguments)
-        ["pdftoppm", "-f", number, "-l", number, "-singlefile", *options, str(job.path), str(base)],  # noqa: S607
+        [
+            *("pdftoppm", "-f", number, "-l", number, "-singlefile", *options),
+            *(str(job.path), str(path.with_suffix(""))),
+        ],
         capture_output=True,
         check=False,
     )
-    found = sorted(base.parent.glob(f"{base.name}.*"))
-    if completed.returncode != 0 or not found:
+    if completed.returncode != 0 or not path.is_file():
         raise _malformed(f"la page {job.number} ne peut pas être affichée")
-    return found[0]
+    return path
 
 
 def _rasterise_pdf_page(job: PageJob) -> Path:
-    base = job.outdir / f"raster-{job.number:05d}"
-    return _pdftoppm(job, base, "-r", str(job.dpi), "-gray")
+    path = job.outdir / f"raster-{job.number:05d}.pgm"
+    return _pdftoppm(job, path, "-r", str(job.dpi), "-gray")
 
 
 @dataclass
@@ -527,10 +529,8 @@ def _save_thumbnail(image: Image.Image, rotation: int, size: int, path: Path) ->
 def _pdf_thumbnail(job: PageJob) -> Path:
     """A colour thumbnail of a page that was not rasterised (its text layer was trusted)."""
     size = str(job.thumbnail_px)
-    base = job.outdir / f"preview-{job.number:05d}"
-    rendered = _pdftoppm(job, base, "-scale-to", size)
-    image = _open_grey(rendered) if rendered.suffix == ".pgm" else Image.open(rendered)
-    with image:
+    rendered = _pdftoppm(job, job.outdir / f"preview-{job.number:05d}.ppm", "-scale-to", size)
+    with Image.open(rendered) as image:
         return _save_thumbnail(image, 0, job.thumbnail_px, job.outdir / "thumbnail.jpg")
 
 

@@ -109,3 +109,38 @@ def test_a_jpeg_with_an_exif_turn_is_shown_and_read_upright(read: Reader, tmp_pa
     assert character_error_rate(letter.text, result.text) <= FRENCH_CER_BOUND
     with Image.open(result.thumbnail) as thumbnail:
         assert thumbnail.height > thumbnail.width
+
+
+def test_a_scanned_page_whose_jpeg_cannot_be_read_as_it_is_is_rasterised(
+    read: Reader, tmp_path: Path
+) -> None:
+    # An EXIF turn inside the JPEG: a PDF viewer ignores it, so must the reading. The page
+    # looks like a scanner's, but its JPEG is not handed over: pdftoppm shows it as viewers do.
+    letter = letters.render(letters.FRENCH[0], "fra", seed=7, skew=0.4)
+    jpeg = tmp_path / "page.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    letter.image.save(jpeg, "JPEG", quality=85, exif=exif)
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595.2, 841.92))
+    image = pdf.make_stream(
+        jpeg.read_bytes(),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=letter.image.width,
+        Height=letter.image.height,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.DCTDecode,
+    )
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+    page.obj.Contents = pdf.make_stream(b"q 595.2 0 0 841.92 0 0 cm /Im0 Do Q")
+    path = tmp_path / "scan.pdf"
+    pdf.save(path)
+    assert _image_dpi(path) == 300
+
+    result = read(path)
+
+    assert result.pages[0].rotation == 0
+    assert character_error_rate(letter.text, result.text) <= FRENCH_CER_BOUND
+    assert _inked_share(result.searchable_pdf, tmp_path) >= 0.95
