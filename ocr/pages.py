@@ -12,15 +12,14 @@ import math
 import os
 import re
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 import pikepdf
 import pytesseract
-from pdf2image import convert_from_path
-from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from ocr import detect, hocr, skew, textlayer
 from ocr.errors import OcrError
@@ -68,6 +67,11 @@ class PageSpec:
     number: int
     dpi: int
     """Resolution to rasterise at: the requested one, lowered for a large page to fit the limit."""
+    fonts: bool = True
+    """The page uses fonts, so it may have a text layer: without any, `pdftotext` is not run."""
+    image_dpi: int = 0
+    """Non-zero: the page is one JPEG image filling it at about `dpi`, at this resolution; it is
+    read as it is instead of being rasterised (see `scanned_image_dpi`)."""
 
 
 def inspect(job: InspectJob) -> tuple[PageSpec, ...]:
@@ -178,11 +182,119 @@ def _inspect_pdf(job: InspectJob) -> tuple[PageSpec, ...]:
                 dpi = math.floor(job.dpi * math.sqrt(job.max_pixels / pixels))
                 if dpi < MIN_DPI:
                     raise _too_many_pixels(number, round(pixels), job.max_pixels, "une surface")
-            for width, height in _images(_inherited(page.obj, "/Resources"), 0, seen):
+            resources = _inherited(page.obj, "/Resources")
+            for width, height in _images(resources, 0, seen):
                 if width * height > job.max_pixels:
                     raise _too_many_pixels(number, width * height, job.max_pixels, "une image")
-            specs.append(PageSpec(number, dpi))
+            image_dpi = scanned_image_dpi(page, dpi)
+            specs.append(PageSpec(number, dpi, _uses_fonts(resources, 0), image_dpi))
     return tuple(specs)
+
+
+def _uses_fonts(resources: object, depth: int) -> bool:
+    """Whether a resource dictionary, or a form it draws, names a font (text needs one)."""
+    if depth > _MAX_FORM_DEPTH or not isinstance(resources, pikepdf.Dictionary):
+        return depth > _MAX_FORM_DEPTH  # too deep to tell: assume text
+    fonts = resources.get("/Font")
+    if isinstance(fonts, pikepdf.Dictionary) and len(fonts.keys()) > 0:
+        return True
+    xobjects = resources.get("/XObject")
+    if not isinstance(xobjects, pikepdf.Dictionary):
+        return False
+    for key in xobjects.keys():  # noqa: SIM118 (a pikepdf Dictionary is not iterable by key)
+        xobject = xobjects.get(key)
+        if (
+            isinstance(xobject, pikepdf.Stream)
+            and xobject.get("/Subtype") == pikepdf.Name.Form
+            and _uses_fonts(xobject.get("/Resources"), depth + 1)
+        ):
+            return True
+    return False
+
+
+# Colour spaces of a JPEG Tesseract reads as pdftoppm would show it (CMYK JPEGs are often
+# stored inverted, and a /Decode array changes what the bytes mean: those are rasterised).
+_JPEG_SPACES = ("/DeviceGray", "/DeviceRGB")
+# How far the image may be from filling the page, and from the resolution asked for.
+_FILL_TOLERANCE = 0.01
+_DPI_TOLERANCE = 0.1
+
+
+def _plain_jpeg(image: object) -> TypeGuard[pikepdf.Stream]:
+    if not isinstance(image, pikepdf.Stream) or image.get("/Subtype") != pikepdf.Name.Image:
+        return False
+    filters = image.get("/Filter")
+    if isinstance(filters, pikepdf.Array) and len(filters) == 1:
+        filters = filters[0]
+    if filters != pikepdf.Name.DCTDecode or image.get("/BitsPerComponent") != 8:
+        return False
+    if any(key in image for key in ("/SMask", "/Mask", "/Decode", "/ImageMask")):
+        return False
+    space = image.get("/ColorSpace")
+    components: object = None
+    if isinstance(space, pikepdf.Array) and len(space) == 2 and space[0] == "/ICCBased":
+        components = space[1].get("/N") if isinstance(space[1], pikepdf.Stream) else None
+    elif isinstance(space, pikepdf.Name) and str(space) in _JPEG_SPACES:
+        components = 1 if str(space) == "/DeviceGray" else 3
+    else:
+        return False
+    # /DecodeParms overrides what the JPEG says of its colours: poppler obeys it, Pillow and
+    # Tesseract would not (francais.pdf's grey JPEG, with one, decodes otherwise here).
+    return components in (1, 3) and "/DecodeParms" not in image
+
+
+def scanned_image_dpi(page: pikepdf.Page, dpi: int) -> int:
+    """The resolution of the JPEG a scanner's page is made of, or 0 if the page is anything else.
+
+    A scanner's PDF page is one JPEG drawn over the whole page, upright, at the scan's
+    resolution. Rasterising it (pdftoppm: 0.1-0.2 CPU-s a page, a fifth of the reading) only
+    decodes that JPEG again: such a page, when scanned at about the resolution asked for, is
+    handed to Tesseract as it is. Anything else (text, vector drawing, several images, a mask,
+    a turned or partial placement, /Rotate, /UserUnit) is rasterised as before.
+    """
+    obj = page.obj
+    if _rotate(obj) or float(obj.get("/UserUnit", 1) or 1) != 1:
+        return 0
+    resources = _inherited(obj, "/Resources")
+    if not isinstance(resources, pikepdf.Dictionary) or _uses_fonts(resources, 0):
+        return 0
+    xobjects = resources.get("/XObject")
+    if not isinstance(xobjects, pikepdf.Dictionary) or len(xobjects.keys()) != 1:
+        return 0
+    name = next(iter(xobjects.keys()))
+    image = xobjects.get(name)
+    if not _plain_jpeg(image):
+        return 0
+    try:
+        instructions = pikepdf.parse_content_stream(page)
+    except pikepdf.PdfError:
+        return 0
+    drawn = [str(i.operator) for i in instructions if str(i.operator) not in ("q", "Q")]
+    matrices = [i.operands for i in instructions if str(i.operator) == "cm"]
+    painted = [i.operands for i in instructions if str(i.operator) == "Do"]
+    if drawn != ["cm", "Do"] or [str(o[0]) for o in painted] != [name]:
+        return 0
+    try:
+        a, b, c, d, e, f = (float(value) for value in matrices[0])
+        width, height = int(image.Width), int(image.Height)
+    except (TypeError, ValueError):
+        return 0
+    x0, y0, x1, y1 = _box(obj)
+    box_w, box_h = x1 - x0, y1 - y0
+    if b or c or box_w <= 0 or box_h <= 0 or width <= 0 or height <= 0:
+        return 0
+    fills = (
+        abs(a - box_w) <= _FILL_TOLERANCE * box_w
+        and abs(d - box_h) <= _FILL_TOLERANCE * box_h
+        and abs(e - x0) <= _FILL_TOLERANCE * box_w
+        and abs(f - y0) <= _FILL_TOLERANCE * box_h
+    )
+    dpi_x, dpi_y = width * 72 / box_w, height * 72 / box_h
+    if not fills or abs(dpi_x - dpi_y) > _DPI_TOLERANCE * dpi_y:
+        return 0
+    if abs(dpi_x - dpi) > _DPI_TOLERANCE * dpi:
+        return 0  # rasterised at `dpi` as before: reading at another resolution reads otherwise
+    return round(dpi_x)
 
 
 def _image_dpi(image: Image.Image, default: int) -> int:
@@ -236,6 +348,9 @@ class PageJob:
     outdir: Path
     thumbnail_px: int
     """0: no thumbnail; otherwise this page (the first) also gets one."""
+    fonts: bool = True
+    image_dpi: int = 0
+    """See `PageSpec`."""
 
 
 @dataclass(frozen=True)
@@ -280,25 +395,118 @@ def _page_text_layer(job: PageJob) -> str:
     return completed.stdout.decode("utf-8", "replace")
 
 
-def _rasterise_pdf_page(job: PageJob) -> Path:
-    try:
-        paths = convert_from_path(
-            job.path,
-            dpi=job.dpi,
-            first_page=job.number,
-            last_page=job.number,
-            grayscale=True,
-            output_folder=job.outdir,
-            output_file=f"raster-{job.number:05d}",
-            paths_only=True,
-        )
-    except (PDFPageCountError, PDFSyntaxError, PDFInfoNotInstalledError) as exc:
-        raise _malformed(f"la page {job.number} ne peut pas être affichée") from exc
-    # With paths_only, pdf2image returns file names (its annotations say images).
-    first: object = paths[0] if paths else None
-    if not isinstance(first, str):
+def _pdftoppm(job: PageJob, path: Path, *options: str) -> Path:
+    """One page rendered by pdftoppm into `path` (.pgm with `-gray`, .ppm otherwise).
+
+    pdftoppm itself, not pdf2image: pdf2image starts `pdfinfo` and `pdftoppm -v` before every
+    page it renders, two programs a page for what the inspection already knows.
+    """
+    number = str(job.number)
+    completed = subprocess.run(  # noqa: S603 (fixed program, our own arguments)
+        [
+            *("pdftoppm", "-f", number, "-l", number, "-singlefile", *options),
+            *(str(job.path), str(path.with_suffix(""))),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if completed.returncode != 0 or not path.is_file():
         raise _malformed(f"la page {job.number} ne peut pas être affichée")
-    return Path(first)
+    return path
+
+
+def _rasterise_pdf_page(job: PageJob) -> Path:
+    path = job.outdir / f"raster-{job.number:05d}.pgm"
+    return _pdftoppm(job, path, "-r", str(job.dpi), "-gray")
+
+
+@dataclass
+class _Raster:
+    """The page image: decoded in full only when it must be turned, straightened or re-saved."""
+
+    size: tuple[int, int]
+    dpi: int
+    file: Path | None
+    """A file Tesseract reads as it is while nothing is turned (pdftoppm's PGM, a scan's JPEG)."""
+    load: Callable[[], Image.Image]
+    preview: Image.Image
+    """The page in grey, at least `_PREVIEW_PX` on its short side: enough to find the lines
+    and make the thumbnail."""
+    _full: Image.Image | None = field(default=None, repr=False)
+
+    def image(self) -> Image.Image:
+        if self._full is None:
+            self._full = self.load()
+        return self._full
+
+
+# find_lines works on about 700 pixels and the thumbnail is 400: a JPEG decoded at a half or a
+# quarter of its size (libjpeg's scaled decoding, a fraction of the work) is enough for both.
+_PREVIEW_PX = 700
+
+
+def _open_grey(path: Path) -> Image.Image:
+    with Image.open(path) as opened:
+        return opened.convert("L")
+
+
+def _jpeg_raster(path: Path, dpi: int, size: tuple[int, int]) -> _Raster | None:
+    """A JPEG Tesseract can read as it is: one frame, grey or RGB, no EXIF turn."""
+    with Image.open(path) as opened:
+        if (
+            opened.format != "JPEG"
+            or opened.size != size
+            or opened.mode not in ("L", "RGB")
+            or getattr(opened, "n_frames", 1) != 1
+            or opened.getexif().get(ExifTags.Base.Orientation, 1) != 1
+        ):
+            return None
+        opened.draft("L", (_PREVIEW_PX, _PREVIEW_PX))
+        preview = opened.convert("L")
+    return _Raster(size, dpi, path, lambda: _open_grey(path), preview)
+
+
+def _embedded_jpeg(job: PageJob) -> _Raster | None:
+    """The scanned page's own JPEG (`scanned_image_dpi`), written out for Tesseract."""
+    with pikepdf.open(job.path) as pdf:
+        page = pdf.pages[job.number - 1]
+        resources = _inherited(page.obj, "/Resources")
+        if not isinstance(resources, pikepdf.Dictionary):
+            return None
+        xobjects = resources.get("/XObject")
+        if not isinstance(xobjects, pikepdf.Dictionary) or len(xobjects.keys()) != 1:
+            return None
+        image = xobjects.get(next(iter(xobjects.keys())))
+        if not _plain_jpeg(image):
+            return None
+        size = (int(image.Width), int(image.Height))
+        path = job.outdir / f"raster-{job.number:05d}.jpg"
+        path.write_bytes(image.read_raw_bytes())
+    try:
+        return _jpeg_raster(path, job.image_dpi, size)
+    except (OSError, SyntaxError, ValueError):
+        return None  # a JPEG Pillow cannot read: pdftoppm may still show the page
+
+
+def _pdf_raster(job: PageJob) -> _Raster:
+    if job.image_dpi:
+        found = _embedded_jpeg(job)
+        if found is not None:
+            return found
+    path = _rasterise_pdf_page(job)
+    image = _open_grey(path)
+    return _Raster(image.size, job.dpi, path, lambda: image, image, image)
+
+
+def _image_raster(job: PageJob) -> _Raster:
+    if job.media_type == detect.JPEG:
+        with Image.open(job.path) as opened:
+            size = opened.size
+        found = _jpeg_raster(job.path, job.dpi, size)
+        if found is not None:
+            return found
+    image = _load_image_page(job)
+    return _Raster(image.size, job.dpi, None, lambda: image, image, image)
 
 
 def _load_image_page(job: PageJob) -> Image.Image:
@@ -320,10 +528,10 @@ def _save_thumbnail(image: Image.Image, rotation: int, size: int, path: Path) ->
 
 def _pdf_thumbnail(job: PageJob) -> Path:
     """A colour thumbnail of a page that was not rasterised (its text layer was trusted)."""
-    images = convert_from_path(job.path, first_page=1, last_page=1, size=job.thumbnail_px)
-    if not images:
-        raise _malformed("la première page ne peut pas être affichée")
-    return _save_thumbnail(images[0], 0, job.thumbnail_px, job.outdir / "thumbnail.jpg")
+    size = str(job.thumbnail_px)
+    rendered = _pdftoppm(job, job.outdir / f"preview-{job.number:05d}.ppm", "-scale-to", size)
+    with Image.open(rendered) as image:
+        return _save_thumbnail(image, 0, job.thumbnail_px, job.outdir / "thumbnail.jpg")
 
 
 @dataclass(frozen=True)
@@ -336,14 +544,14 @@ class _Reading:
 
 
 def _recognise(
-    job: PageJob, image_path: Path, base: Path, text_only: bool, orient: bool
+    job: PageJob, image_path: Path, base: Path, dpi: int, text_only: bool, orient: bool
 ) -> tuple[str, hocr.HocrSummary]:
     """One Tesseract pass writing text, hOCR and the page's PDF next to `base`.
 
     `orient`: with orientation detection (`--psm 1`); otherwise the same automatic page layout
     without it (`--psm 3`, Tesseract's default).
     """
-    config = f"--psm {1 if orient else 3} --dpi {job.dpi}"
+    config = f"--psm {1 if orient else 3} --dpi {dpi}"
     if text_only:
         config += " -c textonly_pdf=1"
     try:
@@ -362,44 +570,40 @@ def _recognise(
     return textlayer.clean_text_layer(text), summary
 
 
-def _attempt(
-    job: PageJob,
-    raster: Image.Image,
-    raster_file: Path | None,
-    angle: float,
-    sideways: bool,
-    tag: str,
-) -> _Reading:
+def _attempt(job: PageJob, raster: _Raster, angle: float, sideways: bool, tag: str) -> _Reading:
     """Read the raster straightened by `angle`, turned upright and read again if found turned.
 
     Orientation detection costs a third more than the reading itself (1.07 CPU-s instead of
     0.71-0.82 on a letter), and most pages are upright: a page whose lines run across is read
     without it first, and only a reading below ORIENT_BELOW (an upside-down page reads at 20-55,
     an upright one at 83-95) is read again with it. A sideways page (`sideways`) is read with it
-    at once. `raster_file` is the raster already on disk (pdftoppm's), used as is when nothing
-    is turned.
+    at once. `raster.file` (pdftoppm's PGM, the scan's JPEG) is read as it is when nothing is
+    turned.
     """
     is_pdf = job.media_type == detect.PDF
     base = job.outdir / f"page-{job.number:05d}-{tag}"
     image_path = job.outdir / f"page-{job.number:05d}-{tag}.pgm"
-    straight = skew.deskew(raster, angle)
-    if straight is raster and raster_file is not None:
-        image_path = raster_file
-    else:
+    straight: Image.Image | None = None
+    if angle or raster.file is None:
+        straight = skew.deskew(raster.image(), angle)
         straight.save(image_path, "PPM")
-    text, summary = _recognise(job, image_path, base, text_only=is_pdf, orient=sideways)
+    else:
+        image_path = raster.file
+    straight_size = straight.size if straight is not None else raster.size
+    text, summary = _recognise(job, image_path, base, raster.dpi, is_pdf, orient=sideways)
     if not sideways and summary.words and summary.confidence < ORIENT_BELOW:
         oriented = job.outdir / f"page-{job.number:05d}-{tag}o"
-        found_text, found = _recognise(job, image_path, oriented, text_only=is_pdf, orient=True)
+        found_text, found = _recognise(job, image_path, oriented, raster.dpi, is_pdf, orient=True)
         if found.rotation or found.confidence > summary.confidence:
             text, summary, base = found_text, found, oriented
-    rotation, read = summary.rotation, straight
+    rotation, read_size = summary.rotation, straight_size
     if rotation:
-        read = straight.rotate(-rotation, expand=True)
+        read = (straight if straight is not None else raster.image()).rotate(-rotation, expand=True)
+        read_size = read.size
         image_path = job.outdir / f"page-{job.number:05d}-{tag}-upright.pgm"
         read.save(image_path, "PPM")
-        text, summary = _recognise(job, image_path, base, text_only=is_pdf, orient=False)
-    geometry = Geometry(raster.size, angle, straight.size, rotation, read.size, job.dpi)
+        text, summary = _recognise(job, image_path, base, raster.dpi, is_pdf, orient=False)
+    geometry = Geometry(raster.size, angle, straight_size, rotation, read_size, raster.dpi)
     return _Reading(text, summary, rotation, geometry, Path(f"{base}.pdf"))
 
 
@@ -418,12 +622,13 @@ def read_page(job: PageJob) -> PageReading:
       reading's confidence is below RETRY_BELOW, the page is also read as it is, and the more
       confident reading is kept.
     Upright pages with little slant, the usual case, are read once.
+    - A scanner's page (one JPEG, in a PDF or alone) is handed to Tesseract as it is, and only
+      a reduced decoding of it finds the lines and makes the thumbnail (`_jpeg_raster`).
     """
     is_pdf = job.media_type == detect.PDF
     has_layer = False
-    raster_file: Path | None = None
     if is_pdf:
-        layer = _page_text_layer(job)
+        layer = _page_text_layer(job) if job.fonts else ""
         has_layer = sum(1 for char in layer if char.isalnum()) >= textlayer.MIN_CHARACTERS
         if textlayer.assess_text_layer(layer).trusted:
             thumbnail = _pdf_thumbnail(job) if job.thumbnail_px else None
@@ -432,26 +637,25 @@ def read_page(job: PageJob) -> PageReading:
             )
             geometry = Geometry((0, 0), 0.0, (0, 0), 0, (0, 0), job.dpi)
             return PageReading(page, None, True, geometry, thumbnail)
-        raster_file = _rasterise_pdf_page(job)
-        with Image.open(raster_file) as opened:
-            raster = opened.convert("L")
+        raster = _pdf_raster(job)
     else:
-        raster = _load_image_page(job)
-    lines = skew.find_lines(raster)
+        raster = _image_raster(job)
+    lines = skew.find_lines(raster.preview)
     angle = lines.angle
-    best = _attempt(job, raster, raster_file, angle, lines.sideways, "a")
+    best = _attempt(job, raster, angle, lines.sideways, "a")
     if angle and best.summary.confidence < RETRY_BELOW:
-        as_is = _attempt(job, raster, raster_file, 0.0, lines.sideways, "b")
+        as_is = _attempt(job, raster, 0.0, lines.sideways, "b")
         if as_is.summary.confidence > best.summary.confidence:
             best = as_is
     thumbnail = None
     if job.thumbnail_px:
         # From the raster in hand (grey): a colour render would cost another pdftoppm run.
         thumbnail = _save_thumbnail(
-            raster, best.rotation, job.thumbnail_px, job.outdir / "thumbnail.jpg"
+            raster.preview, best.rotation, job.thumbnail_px, job.outdir / "thumbnail.jpg"
         )
-    for leftover in job.outdir.glob(f"*-{job.number:05d}*.pgm"):
-        leftover.unlink(missing_ok=True)
+    for pattern in (f"*-{job.number:05d}*.pgm", f"raster-{job.number:05d}.*"):
+        for leftover in job.outdir.glob(pattern):
+            leftover.unlink(missing_ok=True)
     page = PageText(
         job.number,
         best.text,

@@ -6,10 +6,12 @@
 1. size: the file's size against `max_file_mb`, in the caller (a `stat`, nothing read);
 2. type: the first bytes (`ocr.detect`); PDF, JPEG, PNG and TIFF only;
 3. inspection, in a limited child: encryption, page count, page size and embedded image sizes
-   against the limits, before any page is rasterised;
+   against the limits, before any page is rasterised; which pages use fonts (only those can
+   have a text layer) and which are a scanner's page (one JPEG filling the page);
 4. pages, each in its own limited child, up to `workers` at a time: a trusted PDF text layer
-   (`ocr.textlayer`) is taken as it is; otherwise the page is rasterised in grayscale
-   (pdf2image, one page; Pillow for images), straightened (`ocr.skew`), and read by Tesseract
+   (`ocr.textlayer`) is taken as it is; a scanner's page (in a PDF, or a JPEG file) is handed
+   to Tesseract as the JPEG it is; otherwise the page is rasterised in grayscale (pdftoppm, one
+   page; Pillow for images); each is straightened (`ocr.skew`) and read by Tesseract
    writing text, hOCR (for confidence and orientation) and the page's PDF in one recognition
    pass. Orientation detection (OSD, `--psm 1`) runs inside that pass only for a page whose
    lines run up and down, or whose reading without it is poor (upside down): it costs a third
@@ -209,6 +211,8 @@ def process(path: Path, settings: OcrSettings, workdir: Path) -> OcrResult:
                 languages=settings.languages,
                 outdir=scratch,
                 thumbnail_px=settings.thumbnail_px if spec.number == 1 else 0,
+                fonts=spec.fonts,
+                image_dpi=spec.image_dpi,
             )
             for spec in specs
         ]

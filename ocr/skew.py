@@ -66,14 +66,15 @@ def find_lines(page: Image.Image) -> Lines:
     ink = small.point(lut)
     coarse = [float(a) for a in range(-int(MAX_ANGLE), int(MAX_ANGLE) + 1)]
     # Rows for an upright page, columns for a sideways one: the coarse search picks the frame,
-    # only that frame is refined.
-    frames: list[tuple[float, float, float, Image.Image]] = []
+    # only that frame is refined. The coarse search (42 of the 62 turns) runs at half size, a
+    # quarter of the work: whole degrees need no finer view (a line is still 5-8 pixels high).
+    frames: list[tuple[float, float, Image.Image]] = []
     for frame in (ink, ink.transpose(Image.Transpose.ROTATE_90)):
-        straight = _profile_score(frame, 0.0)
-        score, angle = _best(frame, coarse)
-        frames.append((score, angle, straight, frame))
-    score, angle, straight, frame = max(frames, key=lambda item: item[0])
+        score, angle = _best(frame.reduce(2), coarse)
+        frames.append((score, angle, frame))
+    score, angle, frame = max(frames, key=lambda item: item[0])
     sideways = frame is not ink and frames[1][0] >= MIN_GAIN * frames[0][0]
+    straight = _profile_score(frame, 0.0)
     score, angle = _best(frame, (angle + a / 4 for a in range(-4, 5)))
     score, angle = _best(frame, (angle + a / 20 for a in range(-5, 6)))
     if not straight or score < MIN_GAIN * straight:

@@ -68,9 +68,9 @@ LABELS = (
     N_("Signer"),
     N_("Soumettre"),
     N_("Retirer"),
-    # OCR states of a scan waiting in the basket (ged.services.capture).
-    N_("en attente"),
-    N_("en cours"),
-    N_("terminé"),
-    N_("échec"),
+    # OCR states of a version, on the document page and in the basket (ged.services.capture).
+    N_("OCR en attente"),
+    N_("OCR en cours"),
+    N_("OCR terminé"),
+    N_("OCR en échec"),
 )

@@ -370,8 +370,8 @@ def main() -> None:
         for key, measure in (
             ("upload_to_searchable", lambda: service.upload_to_searchable(args.service_runs)),
             (
-                "upload_to_searchable_tuned",
-                lambda: service.upload_to_searchable(args.service_runs, max_delay=0.5),
+                "upload_to_searchable_idle_poll_1s",
+                lambda: service.upload_to_searchable(args.service_runs, max_delay=1.0),
             ),
             ("drain", lambda: service.drain(args.scans)),
         ):

@@ -7,7 +7,9 @@ threads, its OCR children forked from its own forkserver.
 - upload to searchable: a one-page scanned letter is uploaded through the documents service; the
   clock runs from that call until the search service first returns the new document for a word of
   the letter (OCR job, then the index job it enqueues, then a search). The worker is idle and warm
-  (one upload is read before the measured ones); the median of the runs is kept.
+  (one upload is read before the measured ones); the median of the runs is kept, with the CPU
+  seconds of the upload and of the whole worker tree, and where the time went (upload, wait in
+  the queue, OCR job, indexing and search; from the version's state, polled).
 - draining: `--scans` small one-page scans (a few lines, each numbered, so every file differs) are
   queued first, then the worker is started and drains them. The resident memory of the worker and
   of every process under it (forkserver, page children, Tesseract) is sampled from /proc, with the
@@ -25,6 +27,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import secrets
 import signal
 import statistics
@@ -89,8 +92,8 @@ def instance(folder: Path) -> Iterator[tuple[Container, dict[str, str]]]:
 
 # `ged worker`, started with `python -c` (`--command`: the installed `ged` console script).
 WORKER = "from web.cli import main; main()"
-# The same consumer, polling an idle queue at least every `max_delay` seconds instead of Huey's
-# default 10 (its delay grows by 1.15× per empty poll from 0.1 s).
+# The same consumer, polling an idle queue at least every `max_delay` seconds instead of
+# `ged worker`'s IDLE_POLL_SECONDS (Huey's delay grows by 1.15× per empty poll from 0.1 s).
 TUNED_WORKER = """
 from web.cli import _create_app
 from web.extensions import container
@@ -146,8 +149,10 @@ def found(ged: Container, document_id: int, word: str) -> bool:
 # --- 1. upload to searchable ----------------------------------------------------------------
 
 
-def tesseract_alone(image: Path, languages: str) -> float:
+def tesseract_alone(image: Path, languages: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one bare Tesseract run on the page image."""
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    cpu = children_cpu()
     start = time.perf_counter()
     subprocess.run(
         ["tesseract", str(image), "-", "-l", languages, "--dpi", "300", "txt"],
@@ -155,7 +160,39 @@ def tesseract_alone(image: Path, languages: str) -> float:
         capture_output=True,
         env=env,
     )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and everything under it, ended children included.
+
+    A process's own time plus the time of its children it has reaped (`cutime`, `cstime`): a
+    page child's Tesseract counts in it once ended, the forkserver's page children in the
+    forkserver, the forkserver in the worker. Nothing is counted twice at one instant.
+    """
+    total = 0
+    for pid in descendants(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def text_state(ged: Container, document_id: int) -> str:
+    with ged.reader() as uow:
+        state = uow.session.execute(
+            select(VersionText.state)
+            .join(Version, Version.id == VersionText.version_id)
+            .where(Version.document_id == document_id)
+        ).scalar_one_or_none()
+    return state or "pending"
 
 
 def upload_to_searchable(
@@ -173,10 +210,19 @@ def upload_to_searchable(
             worker = start_worker(env, work / "worker.log", max_delay, command)
             try:
                 seconds: list[float] = []
-                bare: list[float] = []
+                cpu: list[float] = []
+                phases: list[dict[str, float]] = []
+                bare: list[tuple[float, float]] = []
                 for attempt in range(runs + 1):  # the first one warms the worker up
+                    worker_cpu = tree_cpu(worker.pid)
+                    own_cpu = time.process_time()
                     start = time.perf_counter()
                     document_id = upload(ged, f"lettre-{attempt}.pdf", data, "application/pdf")
+                    uploaded = time.perf_counter()
+                    upload_cpu = time.process_time() - own_cpu
+                    # When the job starts and ends, seen from the database (polled as the
+                    # search is: every 20 ms, so each mark is up to 20 ms late).
+                    marks: dict[str, float] = {}
                     while not found(ged, document_id, WORD):
                         if time.perf_counter() - start > timeout_s:
                             log = (work / "worker.log").read_text(errors="replace")[-3000:]
@@ -184,31 +230,66 @@ def upload_to_searchable(
                         if worker.poll() is not None:
                             log = (work / "worker.log").read_text(errors="replace")[-3000:]
                             raise RuntimeError(f"the worker stopped\n{log}")
+                        state = text_state(ged, document_id)
+                        if state != "pending":
+                            marks.setdefault("running", time.perf_counter())
+                        if state == "done":
+                            marks.setdefault("done", time.perf_counter())
                         time.sleep(0.02)
-                    elapsed = time.perf_counter() - start
+                    end = time.perf_counter()
+                    elapsed = end - start
+                    spent = tree_cpu(worker.pid) - worker_cpu + upload_cpu
                     if attempt:
                         seconds.append(elapsed)
+                        cpu.append(spent)
+                        running = marks.get("running", uploaded)
+                        done = marks.get("done", end)
+                        phases.append(
+                            {
+                                "upload": uploaded - start,
+                                "queue_wait": running - uploaded,
+                                "ocr_job": done - running,
+                                "index_and_search": end - done,
+                            }
+                        )
                         # Tesseract alone on the same page, right after: the same machine load.
                         bare.append(tesseract_alone(image, ged.settings.ocr.languages))
-                    print(f"  upload to searchable {attempt}: {elapsed:.2f} s", flush=True)
+                    print(
+                        f"  upload to searchable {attempt}: {elapsed:.2f} s, {spent:.2f} CPU-s"
+                        f" (load {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
             finally:
                 stop_worker(worker)
     median = statistics.median(seconds)
-    bare_median = statistics.median(bare)
+    cpu_median = statistics.median(cpu)
+    bare_median = statistics.median(wall for wall, _ in bare)
+    bare_cpu_median = statistics.median(spent for _, spent in bare)
     return {
         "page": "letter-fra-0 (scanned PDF, A4, 300 dpi)",
         "languages": ged.settings.ocr.languages,
+        "load_average": [round(value, 1) for value in os.getloadavg()],
         "median_seconds": round(median, 2),
         "all_seconds": [round(s, 2) for s in seconds],
+        "median_cpu_seconds": round(cpu_median, 2),
+        "all_cpu_seconds": [round(c, 2) for c in cpu],
+        "median_phases_seconds": {
+            key: round(statistics.median(phase[key] for phase in phases), 3)
+            for key in ("upload", "queue_wait", "ocr_job", "index_and_search")
+        },
         "tesseract_alone_median_seconds": round(bare_median, 2),
+        "tesseract_alone_median_cpu_seconds": round(bare_cpu_median, 2),
         "ratio_to_tesseract_alone": round(median / bare_median, 2),
+        "cpu_ratio_to_tesseract_alone": round(cpu_median / bare_cpu_median, 2),
         "worker": "ged worker --workers 2 (the console script)"
         if command
         else "ged worker --workers 2 (python -c)"
         if max_delay is None
         else f"the same Huey consumer with max_delay={max_delay}",
         "note": "documents.create to the first search hit; worker idle and warm; "
-        "the search is polled every 20 ms",
+        "the search is polled every 20 ms; CPU: the upload (this process) and the worker "
+        "with every process under it (forkserver, page children, Tesseract), idle polling "
+        "included; Tesseract alone reads the page pdftoppm made of the scan (-r 300 -gray)",
     }
 
 
@@ -381,7 +462,7 @@ def main() -> None:
     if args.runs:
         variants = [
             ("upload_to_searchable", None, False),
-            ("upload_to_searchable_tuned", 0.5, False),
+            ("upload_to_searchable_idle_poll_1s", 1.0, False),
         ]
         if args.command and GED_COMMAND.exists():
             variants = [("upload_to_searchable_ged_command", None, True)]

@@ -96,6 +96,7 @@ class AuditAction(enum.StrEnum):
     DRAFT_QUALIFIED = "draft.qualified"
     DRAFT_DISCARDED = "draft.discarded"
     MAIL_SCAN_ATTACHED = "mail.scan_attached"
+    SCAN_INGESTED = "scan.ingested"
 
 
 class Direction(enum.StrEnum):

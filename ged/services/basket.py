@@ -4,7 +4,10 @@
 code start a part that is attached to that mail; separator sheets start a new part; pages before
 any sheet, and parts after a separator, become drafts. Sheets themselves are dropped. Every check
 (type, size, pages, unknown chrono) runs before the first byte is stored, and everything the
-file gives is created in one transaction: a file is taken whole or not at all.
+file gives is created in one transaction: a file is taken whole or not at all. That transaction
+also records the file itself (``scan.ingested``: its SHA-256, its name and what it gave), so a
+file taken again under the same name with the same bytes (a watcher killed after the commit,
+before it moved the file to ``done/``) gives nothing new: ``ingest`` returns what it gave then.
 
 A draft (``CaptureDraft``) is a document that is not yet a mail: no chrono, absent from the
 register, its export and the mail list. The bureau d'ordre qualifies it (it is registered then,
@@ -16,12 +19,13 @@ putting it back restores both.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 import ocr
 from ged.adapters.jobs import Jobs
 from ged.adapters.orm import (
+    AuditEvent,
     CaptureDraft,
     Document,
     Mail,
@@ -46,13 +51,22 @@ from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationEr
 from ged.domain.model import AuditAction, Direction, Locale, Role
 from ged.jobs import INDEX_DOCUMENT, INDEX_MAIL
 from ged.services.audit import Actor, record
+from ged.services.capture import text_state_label
 from ged.services.documents import DocumentData, Documents, IncomingFile
 from ged.services.mail import MailInput, Registered, Registry
 from ged.services.permissions import visible_mail
-from ged.services.sheets import CoverLabel, cover_sheet_pdf, separator_sheet_pdf, split_pdf
+from ged.services.sheets import (
+    CoverLabel,
+    cover_sheet_pdf,
+    separator_sheet_pdf,
+    split_pdf,
+    split_tiff,
+)
 from ocr.sheets import Sheet, find_sheets
 
 DRAFT_TITLE = "À qualifier — {name}"
+# Audit events of taken files name them by their SHA-256 (indexed with the object type).
+SCAN_OBJECT = "scan"
 MAX_REASON = 500
 
 
@@ -72,12 +86,40 @@ class Outcome:
     draft_id: int | None = None
     mail_id: int | None = None
     chrono: str = ""
+    earlier: bool = False
+    """Given when the same file was first taken: this time, nothing was created."""
 
     def describe(self) -> str:
         span = _span(self.pages)
         if self.kind == "attached":
-            return f"{span} : jointes au courrier {self.chrono} (document {self.document_id})"
-        return f"{span} : brouillon à qualifier n° {self.draft_id} (document {self.document_id})"
+            said = f"{span} : jointes au courrier {self.chrono} (document {self.document_id})"
+        else:
+            said = (
+                f"{span} : brouillon à qualifier n° {self.draft_id} (document {self.document_id})"
+            )
+        return f"déjà pris en compte, rien de nouveau — {said}" if self.earlier else said
+
+    def as_details(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "pages": list(self.pages),
+            "document_id": self.document_id,
+            "draft_id": self.draft_id,
+            "mail_id": self.mail_id,
+            "chrono": self.chrono,
+        }
+
+    @classmethod
+    def earlier_from(cls, details: Mapping[str, Any]) -> Outcome:
+        return cls(
+            kind="attached" if details.get("kind") == "attached" else "draft",
+            pages=tuple(int(page) for page in details.get("pages", ())),
+            document_id=int(details["document_id"]),
+            draft_id=details.get("draft_id"),
+            mail_id=details.get("mail_id"),
+            chrono=str(details.get("chrono") or ""),
+            earlier=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -96,12 +138,7 @@ class DraftView:
 
     @property
     def text_label(self) -> str:
-        return {
-            "pending": "OCR en attente",
-            "running": "OCR en cours",
-            "done": "OCR terminé",
-            "failed": "OCR en échec",
-        }.get(self.text_state, self.text_state)
+        return text_state_label(self.text_state)
 
 
 def parts_of(sheets: Sequence[Sheet | None]) -> list[Part]:
@@ -163,7 +200,11 @@ class Basket:
     # --- scans coming in ----------------------------------------------------------------------
 
     def ingest(self, actor: Actor, path: Path, name: str) -> list[Outcome]:
-        """Take one scanned file whole, or refuse it (``OcrError``, ``GedError``) leaving nothing."""
+        """Take one scanned file whole, or refuse it (``OcrError``, ``GedError``) leaving nothing.
+
+        A file already taken (same name, same bytes) creates nothing: what it gave the first
+        time is returned, marked ``earlier``.
+        """
         check_basket(actor)
         media_type = ocr.detect_media_type(path)
         size = path.stat().st_size
@@ -174,25 +215,32 @@ class Basket:
                 f"Le fichier « {name} » dépasse la taille maximale "
                 f"({self._max_file_bytes // (1024 * 1024)} Mo)."
             )
+        digest = _sha256(path)
+        with self._reader() as uow:
+            earlier = _ingested(uow.session, digest, name)
+        if earlier is not None:
+            return earlier
         sheets = find_sheets(
             path, self._settings.sheet_dpi, self._max_pages, self._page_time_limit_s
         )
         parts = parts_of(sheets)
         has_sheets = any(sheet is not None for sheet in sheets)
-        if has_sheets and media_type != ocr.detect.PDF:
-            raise ValidationError(
-                "Les feuilles de couverture et de séparation ne sont lues que dans un PDF : "
-                "réglez le scanner pour produire des PDF."
-            )
         chronos = {part.chrono for part in parts if part.chrono is not None}
         with self._reader() as uow:
             mails = self._mails_by_chrono(uow.session, actor, chronos)
         workdir = self._work_root / f"intake-{secrets.token_hex(8)}"
         try:
             if has_sheets:
-                files = split_pdf(path, [part.pages for part in parts], workdir)
+                # Images are cut into TIFFs: a JPEG or PNG is one page, which parts_of has
+                # refused already if it is a sheet (an MPO or animated PNG has frames).
+                split = split_pdf if media_type == ocr.detect.PDF else split_tiff
+                files = split(path, [part.pages for part in parts], workdir)
                 stem = Path(name).stem or "scan"
-                names = [f"{stem} ({_span(part.pages)}).pdf" for part in parts]
+                names = [
+                    f"{stem} ({_span(part.pages)}){file.suffix}"
+                    for part, file in zip(parts, files, strict=True)
+                ]
+                media_type = ocr.detect.PDF if media_type == ocr.detect.PDF else ocr.detect.TIFF
             else:
                 files, names = [path], [name]
             incoming = []
@@ -213,6 +261,18 @@ class Basket:
                     outcomes.append(self._attach(uow, actor, mail, part, info, stored, name))
                 else:
                     outcomes.append(self._draft(uow, actor, part, info, stored, name))
+            record(
+                session,
+                actor,
+                AuditAction.SCAN_INGESTED,
+                SCAN_OBJECT,
+                digest,
+                {
+                    "name": name,
+                    "size": size,
+                    "outcomes": [outcome.as_details() for outcome in outcomes],
+                },
+            )
             uow.commit()
         return outcomes
 
@@ -583,6 +643,31 @@ def may_print_cover_sheets(actor: Actor) -> bool:
 def check_basket(actor: Actor) -> None:
     if not may_use_basket(actor):
         raise PermissionDenied("Seuls le bureau d'ordre et l'administrateur qualifient les scans.")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _ingested(session: Session, digest: str, name: str) -> list[Outcome] | None:
+    """What the file of this name and content gave when it was taken, if it was."""
+    events = session.execute(
+        select(AuditEvent.details)
+        .where(
+            AuditEvent.object_type == SCAN_OBJECT,
+            AuditEvent.object_id == digest,
+            AuditEvent.action == AuditAction.SCAN_INGESTED.value,
+        )
+        .order_by(AuditEvent.id)
+    ).scalars()
+    for details in events:
+        if details.get("name") == name:
+            return [Outcome.earlier_from(found) for found in details.get("outcomes", ())]
+    return None
 
 
 def _span(pages: Sequence[int]) -> str:

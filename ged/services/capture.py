@@ -76,12 +76,21 @@ class TextState:
 
     @property
     def label(self) -> str:
-        return {
-            "pending": "en attente",
-            "running": "en cours",
-            "done": "terminé",
-            "failed": "échec",
-        }.get(self.state, self.state)
+        return text_state_label(self.state)
+
+
+# The one wording of each state, for the document page and the basket alike (in French, as
+# every label here; translated by the web layer, which lists them in web/domain_labels.py).
+TEXT_STATE_LABELS = {
+    "pending": "OCR en attente",
+    "running": "OCR en cours",
+    "done": "OCR terminé",
+    "failed": "OCR en échec",
+}
+
+
+def text_state_label(state: str) -> str:
+    return TEXT_STATE_LABELS.get(state, state)
 
 
 class TextExtraction:

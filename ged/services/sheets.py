@@ -1,4 +1,4 @@
-"""Printed sheets for the scanner: a mail's cover sheet, the batch separator, and PDF splitting.
+"""Printed sheets for the scanner: a mail's cover sheet, the batch separator, and splitting scans.
 
 A cover sheet carries a QR code of its mail's chrono (``ocr.sheets`` reads it back) and the
 chrono, subject and date in plain letters, so that a person can tell sheets apart too. A
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pikepdf
 import segno
+from PIL import Image, TiffImagePlugin
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
 from reportlab.pdfgen import canvas
@@ -157,5 +158,40 @@ def split_pdf(source: Path, segments: Sequence[Sequence[int]], folder: Path) -> 
             path = folder / f"part-{index:03d}.pdf"
             part.save(path)
             part.close()
+            parts.append(path)
+    return parts
+
+
+# Lossless TIFF compressions Pillow writes; a frame stored otherwise (JPEG in TIFF, CCITT G3)
+# is written with LZW, bilevel frames with CCITT G4: a part keeps its pixels exactly.
+_KEPT_TIFF_COMPRESSIONS = frozenset({"tiff_lzw", "tiff_deflate", "tiff_adobe_deflate", "packbits"})
+
+
+def _tiff_compression(frame: Image.Image) -> str:
+    if frame.mode == "1":
+        return "group4"
+    found = str(frame.info.get("compression", ""))
+    return found if found in _KEPT_TIFF_COMPRESSIONS else "tiff_lzw"
+
+
+def split_tiff(source: Path, segments: Sequence[Sequence[int]], folder: Path) -> list[Path]:
+    """One multi-page TIFF per segment (0-based frames of ``source``), written in ``folder``.
+
+    Frames are written one at a time (never a whole batch in memory), with their pixels,
+    resolution and, where Pillow writes it, their compression unchanged.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    parts: list[Path] = []
+    with Image.open(source) as image:
+        for index, frames in enumerate(segments, start=1):
+            path = folder / f"part-{index:03d}.tif"
+            with TiffImagePlugin.AppendingTiffWriter(str(path), new=True) as out:
+                for number in frames:
+                    image.seek(number)
+                    options: dict[str, object] = {"compression": _tiff_compression(image)}
+                    if "dpi" in image.info:
+                        options["dpi"] = image.info["dpi"]
+                    image.save(out, "TIFF", **options)
+                    out.newFrame()
             parts.append(path)
     return parts

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from ged.adapters.orm import (
@@ -215,6 +216,105 @@ def test_a_cover_sheet_of_an_unknown_mail_refuses_the_whole_file(
     assert rows(ged, CaptureDraft) == []
     assert rows(ged, Document) == []
     assert sorted(p for _sha, p in ged.store.iter_objects()) == before
+
+
+def _tiff(path: Path, pages: list, mode: str = "L") -> Path:  # type: ignore[type-arg]
+    frames = [page.convert(mode) for page in pages]
+    compression = "group4" if mode == "1" else "tiff_lzw"
+    first, *rest = frames
+    first.save(
+        path, "TIFF", save_all=True, append_images=rest, compression=compression, dpi=(150, 150)
+    )
+    return path
+
+
+def stored_path(container: Container, document_id: int) -> Path:
+    with container.reader() as uow:
+        sha = uow.session.execute(
+            select(Version.sha256).where(Version.document_id == document_id)
+        ).scalar_one()
+    return container.store.path_for(sha)
+
+
+@pytest.mark.parametrize("mode", ["L", "1"])
+def test_a_multipage_tiff_batch_is_cut_at_its_sheets_like_a_pdf(
+    office: Office, tmp_path: Path, mode: str
+) -> None:
+    ged = office.container
+    mail_id = office.register("Lettre du wali")
+    letters = [scans.letter_pages(f"Lettre {n}", 1, seed=n)[0] for n in range(4)]
+    pages = [
+        letters[0],
+        *cover_pages(office, mail_id),
+        letters[1],
+        letters[2],
+        *separator_pages(office),
+        letters[3],
+    ]
+    path = _tiff(tmp_path / "lot.tif", pages, mode)
+
+    outcomes = ged.basket.ingest(SCANNER, path, "lot.tif")
+
+    assert [(o.kind, o.pages, o.mail_id) for o in outcomes] == [
+        ("draft", (0,), None),
+        ("attached", (2, 3), mail_id),
+        ("draft", (5,), None),
+    ]
+    # Each part is a TIFF of its own pages, pixels untouched; the sheets are dropped.
+    with Image.open(path) as source:
+        expected = []
+        for frame in (0, 2, 3, 5):
+            source.seek(frame)
+            expected.append(source.convert("L").tobytes())
+    found = []
+    for outcome in outcomes:
+        with Image.open(stored_path(ged, outcome.document_id)) as part:
+            assert part.format == "TIFF"
+            assert part.info["dpi"] == (150, 150)
+            assert part.info["compression"] == ("group4" if mode == "1" else "tiff_lzw")
+            for frame in range(part.n_frames):
+                part.seek(frame)
+                found.append(part.convert("L").tobytes())
+    assert found == expected
+    drafts = ged.basket.drafts(office.clerk)
+    assert [(d.source_name, d.page_count) for d in drafts] == [("lot.tif", 1), ("lot.tif", 1)]
+    attached = rows(ged, MailDocument, MailDocument.mail_id == mail_id)
+    assert [a.document_id for a in attached] == [outcomes[1].document_id]
+    with ged.reader() as uow:
+        names = uow.session.execute(
+            select(Version.original_name, Version.media_type).order_by(Version.id)
+        ).all()
+    assert [tuple(n) for n in names] == [
+        ("lot (p. 1).tif", "image/tiff"),
+        ("lot (p. 3-4).tif", "image/tiff"),
+        ("lot (p. 6).tif", "image/tiff"),
+    ]
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("JPEG", "scan.jpg"), ("PNG", "scan.png")])
+def test_a_lone_sheet_scanned_as_an_image_is_refused_for_what_it_is(
+    office: Office, tmp_path: Path, fmt: str, name: str
+) -> None:
+    # A JPEG or PNG is one page: a sheet alone has nothing to attach or to separate.
+    ged = office.container
+    mail_id = office.register("Lettre du wali")
+    [cover] = cover_pages(office, mail_id)
+    [separator] = separator_pages(office)
+    cover.save(tmp_path / f"cover-{name}", fmt)
+    separator.save(tmp_path / f"sep-{name}", fmt)
+
+    with pytest.raises(ValidationError, match="n'est suivie d'aucune page"):
+        ged.basket.ingest(SCANNER, tmp_path / f"cover-{name}", name)
+    with pytest.raises(ValidationError, match="que des feuilles de séparation"):
+        ged.basket.ingest(SCANNER, tmp_path / f"sep-{name}", name)
+    assert rows(ged, CaptureDraft) == []
+    assert rows(ged, Document) == []
+    # The same image without a sheet is a draft, stored as it came.
+    letter = scans.letter_pages("Lettre", 1)[0]
+    letter.save(tmp_path / name, fmt)
+    [outcome] = ged.basket.ingest(SCANNER, tmp_path / name, name)
+    assert outcome.kind == "draft"
+    assert stored_path(ged, outcome.document_id).read_bytes() == (tmp_path / name).read_bytes()
 
 
 def test_only_the_bureau_d_ordre_uses_the_basket(office: Office, tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ def test_a_broken_pdf_fails_with_its_reason_and_the_service_stays_up(
     assert "illisible" in state.error or "endommagé" in state.error
     assert pages(container, latest_version(container, document_id)) == []
     views = container.capture.states(SYSTEM, [document_id])
-    assert views[latest_version(container, document_id)].label == "échec"
+    assert views[latest_version(container, document_id)].label == "OCR en échec"
 
     after = create(container, pdfs.text_pdf(tmp_path / "note.pdf"), "application/pdf")
     assert text_state(container, latest_version(container, after)).state == "done"

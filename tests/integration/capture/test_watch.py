@@ -274,3 +274,53 @@ def test_serve_watches_the_configured_folder_in_the_background(
         stop.set()
     assert (folder / "done" / "lettre.pdf").exists()
     assert [d.source_name for d in queued.basket.drafts(SCANNER)] == ["lettre.pdf"]
+
+
+class Killed(BaseException):
+    """A watcher killed mid-way: not an error it handles, nothing after it runs."""
+
+
+def test_a_file_taken_again_after_a_crash_past_the_commit_gives_nothing_new(
+    queued: Container, tmp_path: Path
+) -> None:
+    folder = tmp_path / "scanner"
+    folder.mkdir()
+    scans.scan_pdf(folder / "lettre.pdf", scans.letter_pages("Lettre", 1))
+
+    def commit_then_die(path: Path, name: str) -> str:
+        queued.basket.ingest(SCANNER, path, name)
+        raise Killed  # after the commit, before the move to done/
+
+    with pytest.raises(Killed):
+        FolderWatcher(folder, commit_then_die, stable_seconds=0).poll()
+    assert [p.name for p in (folder / "processing").iterdir()] != []
+    [first] = queued.basket.drafts(SCANNER)
+
+    # The next start puts the file back; it is taken again, and creates nothing.
+    watcher = _take_with(queued, folder)
+    assert watcher.recover(older_than_seconds=0) == ["lettre.pdf"]
+    [taken] = watcher.poll()
+
+    assert taken.ok
+    assert taken.path == folder / "done" / "lettre.pdf"
+    assert "déjà pris en compte" in reason_of(taken.path)
+    assert f"brouillon à qualifier n° {first.id}" in reason_of(taken.path)
+    assert [d.id for d in queued.basket.drafts(SCANNER)] == [first.id]
+    with queued.reader() as uow:
+        assert uow.session.query(CaptureDraft).count() == 1
+
+
+def test_the_same_bytes_under_another_name_are_a_new_scan(
+    queued: Container, tmp_path: Path
+) -> None:
+    # Two letters can scan alike (a form, a blank page): only the same file is skipped.
+    folder = tmp_path / "scanner"
+    folder.mkdir()
+    scans.scan_pdf(folder / "a.pdf", scans.letter_pages("Formulaire", 1))
+    (folder / "b.pdf").write_bytes((folder / "a.pdf").read_bytes())
+
+    taken = _take_with(queued, folder).poll()
+
+    assert [(t.name, t.ok) for t in taken] == [("a.pdf", True), ("b.pdf", True)]
+    assert not any("déjà" in reason_of(t.path) for t in taken)
+    assert len(queued.basket.drafts(SCANNER)) == 2
