@@ -68,6 +68,14 @@ LABELS = (
     N_("Signer"),
     N_("Soumettre"),
     N_("Retirer"),
+    # What a lane binding expects, named in an error of ged.services.circuits.
+    N_("un code d'entité"),
+    N_("un rôle"),
+    N_("une variable"),
+    # The dashboards' rows without a unit or a mail type, and their scope (ged.services.dashboards).
+    N_("Sans entité"),
+    N_("Sans type"),
+    N_("Toute l'agence"),
     # OCR states of a scan waiting in the basket (ged.services.capture).
     N_("en attente"),
     N_("en cours"),
