@@ -40,7 +40,7 @@ from ged.services.circuits import (
 from web.admin import bp
 from web.extensions import container
 from web.forms import Form
-from web.i18n import N_, babel_locale, current_language, translate
+from web.i18n import N_, babel_locale, current_language, local_name, translate
 from web.users import current_actor
 from workflows.parsing import MAX_BYTES
 
@@ -152,7 +152,7 @@ def binding_label(text: str, unit_names: dict[str, str]) -> str:
 
 def _units() -> list[tuple[str, str]]:
     return [
-        (n.unit.code, n.unit.name)
+        (n.unit.code, local_name(n.unit))
         for n in container().admin.unit_tree(current_actor())
         if n.unit.active
     ]
@@ -201,7 +201,7 @@ def _lane_choices(preview: CircuitPreview, chosen: dict[int, str]) -> list[LaneC
 def _render_overview(upload: UploadForm, status: int = 200) -> ResponseReturnValue:
     actor = current_actor()
     circuits = container().circuits.overview(actor)
-    unit_names = {n.unit.code: n.unit.name for n in container().admin.unit_tree(actor)}
+    unit_names = {n.unit.code: local_name(n.unit) for n in container().admin.unit_tree(actor)}
     return render_template(
         "admin/circuits.html",
         circuits=circuits,
