@@ -68,6 +68,8 @@ LABELS = (
     N_("Signer"),
     N_("Soumettre"),
     N_("Retirer"),
+    # The help text of an escalation task (ged.services.tasks).
+    N_("Une tâche a dépassé son échéance : relancez la personne ou réattribuez-la."),
     # What a lane binding expects, named in an error of ged.services.circuits.
     N_("un code d'entité"),
     N_("un rôle"),

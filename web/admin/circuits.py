@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from babel import dates as babel_dates
+from babel.lists import format_list
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -329,7 +330,10 @@ def _render_holidays(form: HolidayForm, year: int, status: int = 200) -> Respons
         calendar=calendar,
         form=form,
         fr_day=fr_day,
-        weekend=[WEEKDAYS[d] for d in calendar.weekend],
+        weekend=format_list(
+            [babel_dates.get_day_names("wide", locale=babel_locale())[d] for d in calendar.weekend],
+            locale=babel_locale(),
+        ),
         # The years that have holidays, and the one on either side of this one.
         nav_years=sorted(
             y for y in {*calendar.years, year - 1, year + 1} if FIRST_YEAR <= y <= LAST_YEAR

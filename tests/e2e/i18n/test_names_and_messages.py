@@ -26,6 +26,7 @@ from web.i18n import coded_unit_label, local_name, mail_type_name, translate, un
 
 SAU_AR = "مصلحة الرخص"
 DEM_AR = "طلب رخصة"
+ESCALATION_HELP = "Une tâche a dépassé son échéance : relancez la personne ou réattribuez-la."
 
 
 @pytest.fixture
@@ -139,10 +140,34 @@ def test_an_escalation_is_named_in_arabic(office: Office, app: Flask, container:
     shown = page(chef, f"/tasks/{escalation}")
     assert f"<title>{expected}" in shown
     assert stored not in shown
+    assert catalogue("ar")[ESCALATION_HELP] in shown
     assert expected in page(chef, f"/mail/{mail_id}")  # the circuit's steps
     french = page(login(app, "directeur"), f"/tasks/{escalation}")  # the manager above
     assert stored in french
     assert expected not in french
+
+
+def test_the_history_and_the_circuit_name_steps_and_circuits_in_arabic(
+    office: Office, app: Flask, container: Container
+) -> None:
+    mail_id = office.register()
+    office.dispatch(mail_id)
+    with container.reader() as uow:
+        dispatched = uow.session.execute(
+            select(Task.name).where(Task.mail_id == mail_id, Task.state == "done")
+        ).scalar_one()
+    ar = catalogue("ar")
+    shown = page(login(app, "chef"), f"/mail/{mail_id}")
+    assert f"{ar[dispatched]} — {ar['Dispatcher']}" in shown  # the history
+    assert dispatched not in shown
+    assert "Courrier arrivée" not in shown  # the circuit's name, in its caption and diagram
+    assert ar["Courrier arrivée"] in shown
+
+
+def test_the_holidays_page_names_the_weekend_in_arabic(office: Office, app: Flask) -> None:
+    shown = page(login(app, "admin"), "/admin/holidays")
+    assert "(السبت والأحد)" in shown
+    assert "samedi" not in shown
 
 
 # --- the services' errors -------------------------------------------------------------------
