@@ -16,6 +16,7 @@ from typing import IO, Any
 import defusedxml.ElementTree as DefusedET
 
 # ConfigurationError and StorageError speak to the operator (in the logs), not to a person.
+# A ``Message(template, values)`` built ahead of its error is extracted like an error's.
 ERRORS = frozenset(
     {
         "GedError",
@@ -48,7 +49,7 @@ def extract_service_errors(
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id in ERRORS
+            and (node.func.id in ERRORS or node.func.id == "Message")
             and node.args
         ):
             continue

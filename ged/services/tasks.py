@@ -57,7 +57,14 @@ from ged.adapters.orm import (
 from ged.adapters.storage import StoredFile
 from ged.adapters.uow import UnitOfWork
 from ged.config import CircuitSettings
-from ged.domain.errors import Conflict, Label, NotFound, PermissionDenied, ValidationError
+from ged.domain.errors import (
+    Conflict,
+    Label,
+    Message,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from ged.domain.model import AuditAction, MailStatus, Role
 from ged.jobs import INDEX_DOCUMENT, INDEX_MAIL
 from ged.services.audit import Actor, record
@@ -1332,7 +1339,9 @@ class Tasks:
     def _resolve(self, session: Session, context: _Context, ready: ReadyTask) -> _Holders:
         binding = context.deployed.bindings.get(ready.lane)
         if binding is None:
-            raise _Unresolved(f"le couloir « {ready.lane} » n'est lié à personne", False)
+            raise _Unresolved(
+                Message("le couloir « %(lane)s » n'est lié à personne", {"lane": ready.lane}), False
+            )
         kind = binding.kind
         if kind is BindingKind.UNIT and binding.unit_id is not None:
             return _Holders(unit_id=binding.unit_id, pool_unit_id=binding.unit_id)
@@ -1368,12 +1377,19 @@ class Tasks:
                 session, context, context.started_by_id, "initiator"
             )
             return _Holders(unit_id=user_unit, user_id=user_id)
-        raise _Unresolved(f"le couloir « {ready.lane} » est mal lié ({kind})", False)
+        raise _Unresolved(
+            Message(
+                "le couloir « %(lane)s » est mal lié (%(kind)s)", {"lane": ready.lane, "kind": kind}
+            ),
+            False,
+        )
 
     def _find_unit(self, session: Session, context: _Context, value: Any, variable: str) -> int:
         plain = _plain_value(value)
         if plain is None:
-            raise _Unresolved(f"aucune entité dans « {variable} »", False)
+            raise _Unresolved(
+                Message("aucune entité dans « %(variable)s »", {"variable": variable}), False
+            )
         if isinstance(plain, int):
             found = session.execute(_UNIT_BY_ID, {"value": plain})
         else:
@@ -1381,7 +1397,11 @@ class Tasks:
         unit_id: int | None = found.scalar_one_or_none()
         if unit_id is None:
             raise _Unresolved(
-                f"L'entité « {plain} » indiquée dans « {variable} » n'existe pas.", context.strict
+                Message(
+                    "L'entité « %(unit)s » indiquée dans « %(variable)s » n'existe pas.",
+                    {"unit": plain, "variable": variable},
+                ),
+                context.strict,
             )
         return unit_id
 
@@ -1390,15 +1410,21 @@ class Tasks:
     ) -> tuple[int, int | None]:
         plain = _plain_value(value)
         if plain is None:
-            raise _Unresolved(f"personne n'est désigné dans « {variable} »", False)
+            raise _Unresolved(
+                Message("personne n'est désigné dans « %(variable)s »", {"variable": variable}),
+                False,
+            )
         if isinstance(plain, int):
             found = session.execute(_USER_BY_ID, {"value": plain}).one_or_none()
         else:
             found = session.execute(_USER_BY_NAME, {"value": plain.lower()}).one_or_none()
         if found is None:
             raise _Unresolved(
-                f"La personne « {plain} » indiquée dans « {variable} » n'existe pas ou ne peut "
-                "pas recevoir de tâche.",
+                Message(
+                    "La personne « %(person)s » indiquée dans « %(variable)s » n'existe pas ou "
+                    "ne peut pas recevoir de tâche.",
+                    {"person": plain, "variable": variable},
+                ),
                 context.strict,
             )
         context.people[found.id] = (found.full_name, found.email)

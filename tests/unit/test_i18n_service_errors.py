@@ -23,7 +23,7 @@ from ged.domain.errors import (
 from web.babel_extract import ERRORS, extract_service_errors
 
 SERVICES = Path(__file__).resolve().parents[2] / "ged" / "services"
-ERROR_CLASSES = ERRORS | {"ConfigurationError", "StorageError"}
+ERROR_CLASSES = ERRORS | {"ConfigurationError", "StorageError", "Message"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -101,6 +101,10 @@ def test_every_template_is_given_the_values_it_names() -> None:
     for name, source in _service_sources():
         for call in _error_calls(source):
             given = {k.arg for k in call.keywords if k.arg not in (None, "field")}
+            if isinstance(call.func, ast.Name) and call.func.id == "Message" and call.args[1:]:
+                values = call.args[1]
+                assert isinstance(values, ast.Dict), f"{name}:{call.lineno}: a dict literal"
+                given = {k.value for k in values.keys if isinstance(k, ast.Constant)}
             templates = _literals(call.args[0])
             named = {p for text in templates for p in PLACEHOLDER.findall(text)}
             if named - given or (templates and given - named):
@@ -169,6 +173,7 @@ def f(text, day):
         "Sens inconnu : %(text)s." if text else "Le sens est obligatoire.", text=text
     )
     raise ConfigurationError("registry.chrono_format: %(error)s", error=text)
+    raise _Unresolved(Message("Entit\xc3\xa9 %(unit)s absente.", {"unit": text}), True)
 """
     found = [m for _, _, m, _ in extract_service_errors(io.BytesIO(source), {}, (), {})]
     assert found == [
@@ -176,6 +181,7 @@ def f(text, day):
         "Le %(day)s n'est pas un jour férié.",
         "Sens inconnu : %(text)s.",
         "Le sens est obligatoire.",
+        "Entité %(unit)s absente.",
     ]
 
 

@@ -188,6 +188,25 @@ def test_a_service_error_with_a_date_is_shown_in_arabic(office: Office, app: Fla
     assert "est déjà un jour férié" not in shown
 
 
+def test_a_unit_a_person_names_in_a_step_is_refused_in_their_language(
+    office: Office, app: Flask
+) -> None:
+    mail_id = office.register()
+    dispatch = office.task(office.director, "dispatch", mail_id)
+    with pytest.raises(ValidationError) as refused:
+        office.container.tasks.complete(
+            office.director,
+            dispatch.id,
+            "dispatch",
+            {"addressed_unit": "NOPE", "processing_deadline": 10},
+        )
+    assert str(refused.value) == "L'entité « NOPE » indiquée dans « addressed_unit » n'existe pas."
+    with app.test_request_context(headers={"Accept-Language": "ar"}):
+        assert translate(refused.value.message) == (
+            "المصلحة «NOPE» المحددة في «addressed_unit» غير موجودة."
+        )
+
+
 def test_a_french_page_shows_the_french_text(app: Flask) -> None:
     with app.test_request_context(headers={"Accept-Language": "fr"}):
         error = ValidationError("Le %(day)s est déjà un jour férié.", day=dt.date(2026, 5, 1))
