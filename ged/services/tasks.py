@@ -1505,7 +1505,9 @@ class Tasks:
                 raise PermissionDenied("Cette tâche n'est pas dans le panier de votre entité.")
             row.assignee_id = actor.user_id
             row.state = TaskState.CLAIMED.value
-            self._flush_or_conflict(session, "Quelqu'un d'autre a pris cette tâche avant vous.")
+            self._flush_or_conflict(
+                session, Message("Quelqu'un d'autre a pris cette tâche avant vous.")
+            )
             self._audit_task(session, actor, AuditAction.TASK_CLAIMED, row, {})
             self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
@@ -1528,7 +1530,9 @@ class Tasks:
             previous = row.assignee_id
             row.assignee_id = None
             row.state = TaskState.OPEN.value
-            self._flush_or_conflict(session, "Cette tâche a changé entre-temps : rechargez-la.")
+            self._flush_or_conflict(
+                session, Message("Cette tâche a changé entre-temps : rechargez-la.")
+            )
             self._audit_task(
                 session, actor, AuditAction.TASK_RELEASED, row, {"previous_assignee": previous}
             )
@@ -1569,7 +1573,9 @@ class Tasks:
             row.state = TaskState.CLAIMED.value
             if target.unit_id is not None:
                 row.unit_id = target.unit_id
-            self._flush_or_conflict(session, "Cette tâche a changé entre-temps : rechargez-la.")
+            self._flush_or_conflict(
+                session, Message("Cette tâche a changé entre-temps : rechargez-la.")
+            )
             self._audit_task(
                 session,
                 actor,

@@ -83,6 +83,35 @@ def test_no_service_error_is_built_from_an_f_string() -> None:
     )
 
 
+# Helpers that raise the message they are given (a Conflict after a failed flush).
+MESSAGE_HELPERS = frozenset({"_flush_unique", "_flush_or_conflict"})
+
+
+def test_messages_given_to_raising_helpers_are_extractable_templates() -> None:
+    """A helper's message is a ``Message(...)`` literal: extracted, and translated on screen."""
+    given = [
+        (name, node)
+        for name, source in _service_sources()
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name | ast.Attribute)
+        and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) in MESSAGE_HELPERS
+        and len(node.args) == 2
+    ]
+    assert len(given) >= 6
+    wrong = [
+        f"{name}:{node.lineno}"
+        for name, node in given
+        if not (
+            isinstance(node.args[1], ast.Call)
+            and isinstance(node.args[1].func, ast.Name)
+            and node.args[1].func.id == "Message"
+            and isinstance(node.args[1].args[0], ast.Constant)
+        )
+    ]
+    assert not wrong, wrong
+
+
 def test_the_scan_refuses_a_message_built_with_values() -> None:
     for source in (
         'raise NotFound(f"Tâche {task_id} introuvable.")',

@@ -188,6 +188,19 @@ def test_a_service_error_with_a_date_is_shown_in_arabic(office: Office, app: Fla
     assert "est déjà un jour férié" not in shown
 
 
+def test_a_duplicate_unit_code_is_refused_in_arabic(office: Office, app: Flask) -> None:
+    admin = login(app, "admin")
+    token = form_token(admin, "/admin/units/new")
+    response = admin.post(
+        "/admin/units/new",
+        data={"code": "SAU", "name": "Doublon", "active": "y", "csrf_token": token},
+    )
+    assert response.status_code == 400
+    shown = html.unescape(text(response))
+    assert "رمز المصلحة SAU موجود من قبل." in shown
+    assert "existe déjà" not in shown
+
+
 def test_a_unit_a_person_names_in_a_step_is_refused_in_their_language(
     office: Office, app: Flask
 ) -> None:
