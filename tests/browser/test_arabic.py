@@ -84,7 +84,7 @@ def test_an_arabic_speaking_secretary_registers_a_mail_right_to_left(
         subject="شكاية بخصوص أشغال البناء",
         correspondent="جماعة سلا",
         units=("SCI",),
-        mail_type="Réclamation",
+        mail_type="شكاية",  # « Réclamation », by its Arabic name on an Arabic form
         files=(scan(letter, tmp_path / "شكاية.png"),),
     )
 
@@ -110,7 +110,7 @@ def test_an_arabic_speaking_agent_processes_a_dispatched_mail_right_to_left(
         subject="طلب رخصة بناء، تجزئة الوحدة",
         correspondent="شركة الأطلس للإنعاش العقاري",
         units=("SAU",),
-        mail_type="Demande",
+        mail_type="طلب",  # « Demande »
     )
     check_right_to_left(page)
 
