@@ -1,8 +1,10 @@
 """A pybabel extractor for the messages ged's services raise (babel.cfg, ``[ged_errors: …]``).
 
-The services stay free of Flask-Babel: they raise ``GedError`` subclasses with French text, and
-the web layer shows ``translate(exc.message)``. This extractor lists the fixed texts so that the
-catalogues carry them; a message built with values (an f-string) has no msgid and stays French.
+The services stay free of Flask-Babel: they raise ``GedError`` subclasses with a French template
+and its values (``raise NotFound("Tâche %(id)s introuvable.", id=task_id)``), and the web layer
+shows ``translate(exc.message)``. This extractor lists the templates so that the catalogues carry
+them; tests/unit/test_i18n_service_errors.py refuses a message built as an f-string, which would
+have no msgid.
 It also lists what ged writes in a person's language outside a request (e-mails, the cover
 sheet): the ``language.gettext("…")`` and ``language.ngettext("…", "…", n)`` calls of
 ``ged.adapters.catalogues.Language``.
@@ -17,6 +19,7 @@ from typing import IO, Any
 import defusedxml.ElementTree as DefusedET
 
 # ConfigurationError and StorageError speak to the operator (in the logs), not to a person.
+# A ``Message(template, values)`` built ahead of its error is extracted like an error's.
 ERRORS = frozenset(
     {
         "GedError",
@@ -56,15 +59,24 @@ def extract_service_errors(
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id in ERRORS
+            and (node.func.id in ERRORS or node.func.id == "Message")
             and node.args
         ):
             continue
-        first = node.args[0]
-        if isinstance(first, ast.Constant) and isinstance(first.value, str):
-            yield node.lineno, "gettext", first.value, []
-        elif isinstance(first, ast.Name) and first.id in constants:
-            yield node.lineno, "gettext", constants[first.id], []
+        for text in _texts(node.args[0], constants):
+            yield node.lineno, "gettext", text, []
+
+
+def _texts(node: ast.expr, constants: Mapping[str, str]) -> Iterator[str]:
+    """The templates a message argument can be: a literal, a module constant, or either
+    branch of ``a if condition else b``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        yield node.value
+    elif isinstance(node, ast.Name) and node.id in constants:
+        yield constants[node.id]
+    elif isinstance(node, ast.IfExp):
+        yield from _texts(node.body, constants)
+        yield from _texts(node.orelse, constants)
 
 
 def _leading_texts(args: list[ast.expr]) -> list[str]:

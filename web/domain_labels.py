@@ -73,4 +73,14 @@ LABELS = (
     N_("OCR en cours"),
     N_("OCR terminé"),
     N_("OCR en échec"),
+    # The help text of an escalation task (ged.services.tasks).
+    N_("Une tâche a dépassé son échéance : relancez la personne ou réattribuez-la."),
+    # What a lane binding expects, named in an error of ged.services.circuits.
+    N_("un code d'entité"),
+    N_("un rôle"),
+    N_("une variable"),
+    # The dashboards' rows without a unit or a mail type, and their scope (ged.services.dashboards).
+    N_("Sans entité"),
+    N_("Sans type"),
+    N_("Toute l'agence"),
 )

@@ -9,6 +9,7 @@ agency's own letters and registers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from flask import (
     Blueprint,
     Flask,
     flash,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -31,6 +33,7 @@ from flask_babel import Babel, gettext, lazy_gettext
 from flask_login import current_user, login_required
 from wtforms import SelectField
 
+from ged.domain.errors import Label, Message
 from ged.domain.model import Locale
 from web.extensions import container
 from web.forms import LOCALE_CHOICES, Form
@@ -100,13 +103,109 @@ def N_(text: str) -> str:  # noqa: N802  (the name xgettext and pybabel look for
     return text
 
 
+# Names ged builds from a circuit step's name (ged.services.tasks) and stores in French: the
+# escalation of a late task. Shown with the step's name translated inside the translated frame.
+GENERATED_NAMES = (N_("Délai dépassé : %(name)s"),)
+_GENERATED = tuple(
+    (template, re.compile(re.escape(template).replace(re.escape("%(name)s"), "(?P<name>.+)")))
+    for template in GENERATED_NAMES
+)
+
+
 def translate(text: object) -> str:
     """A label computed at run time (enum labels, service messages): translated when the
-    catalogue knows it, else shown as it is. The result is plain text, escaped by Jinja."""
+    catalogue knows it, else shown as it is. The result is plain text, escaped by Jinja.
+
+    A service's message (``GedError.message``) is translated from its template, its values
+    filled in the page's language: dates formatted, labels translated, the rest as given.
+    """
     if text is None:
         return ""
+    if isinstance(text, Message) and text.params:
+        return str(gettext(text.template, **{k: _localized(v) for k, v in text.params.items()}))
     raw = str(text)
-    return gettext(raw) if raw else raw
+    if not raw:
+        return raw
+    shown = str(gettext(raw))
+    if shown == raw:
+        return _generated(raw)
+    return shown
+
+
+def _generated(raw: str) -> str:
+    for template, pattern in _GENERATED:
+        found = pattern.fullmatch(raw)
+        if found:
+            return str(gettext(template, name=translate(found["name"])))
+    return raw
+
+
+def _localized(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return format_moment(value)
+    if isinstance(value, dt.date):
+        return format_day(value)
+    if isinstance(value, Label):
+        return translate(str(value))
+    return value
+
+
+# -- Names of units and mail types -----------------------------------------------------------
+# The agency names its units and mail types in French (``name``) and, when it wishes, in Arabic
+# (``name_ar``). An Arabic page shows the Arabic name when there is one, else the French name.
+
+
+def local_name(item: Any) -> str:
+    """The name of a unit or a mail type (anything with ``name`` and ``name_ar``) in the page's
+    language."""
+    if item is None:
+        return ""
+    name_ar = getattr(item, "name_ar", "")
+    if name_ar and current_language() == Locale.AR.value:
+        return str(name_ar)
+    return str(item.name)
+
+
+def unit_name(unit_id: object, name: str) -> str:
+    """The name of unit ``unit_id`` in the page's language, where a view carries only its
+    French ``name``."""
+    found = _arabic_named("units", unit_id)
+    return str(found.name_ar) if found is not None else name
+
+
+def unit_label(unit_id: object, label: str) -> str:
+    """``CODE · name`` of unit ``unit_id`` in the page's language (the dashboards' rows)."""
+    found = _arabic_named("units", unit_id)
+    return f"{found.code} · {found.name_ar}" if found is not None else translate(label)
+
+
+def coded_unit_label(label: str) -> str:
+    """A view's ``CODE · name`` of a unit, named in the page's language (found by its code)."""
+    code, dot, _name = label.partition(" · ")
+    found = _arabic_named("unit_codes", code) if dot else None
+    return f"{found.code} · {found.name_ar}" if found is not None else translate(label)
+
+
+def mail_type_name(type_id: object, name: str) -> str:
+    """The name of mail type ``type_id`` in the page's language, where a view carries only
+    its French ``name``."""
+    found = _arabic_named("mail_types", type_id)
+    return str(found.name_ar) if found is not None else translate(name)
+
+
+def _arabic_named(kind: str, key: object) -> Any:
+    """The active unit or mail type ``key`` when the page is Arabic and it has an Arabic name.
+
+    Loaded once per request: an agency has tens or hundreds of them."""
+    if key in (None, "") or current_language() != Locale.AR.value:
+        return None
+    cache = g.setdefault("arabic_names", {})
+    if kind not in cache:
+        registry = container().registry
+        rows = registry.mail_types() if kind == "mail_types" else registry.units()
+        by_code = kind == "unit_codes"
+        cache[kind] = {row.code if by_code else str(row.id): row for row in rows if row.name_ar}
+    return cache[kind].get(str(key))
 
 
 class LanguageForm(Form):
@@ -157,6 +256,10 @@ def _template_helpers() -> dict[str, Any]:
             value, None if utc else container().settings.timezone
         ),
         "number": format_number,
+        "unit_name": unit_name,
+        "unit_label": unit_label,
+        "coded_unit_label": coded_unit_label,
+        "mail_type_name": mail_type_name,
         "LANGUAGE_CHOICES": LOCALE_CHOICES,
     }
 
@@ -165,5 +268,6 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["tr"] = translate
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["local_name"] = local_name
     app.context_processor(_template_helpers)
     app.register_blueprint(bp)

@@ -45,7 +45,9 @@ class SessionCheck:
 def validate_password(password: str, username: str, min_length: int) -> None:
     if len(password) < min_length:
         raise ValidationError(
-            f"Le mot de passe doit compter au moins {min_length} caractères.", field="password"
+            "Le mot de passe doit compter au moins %(count)s caractères.",
+            field="password",
+            count=min_length,
         )
     if len(password) > 1024:
         raise ValidationError(
@@ -262,7 +264,7 @@ class Accounts:
         with self._writer() as uow:
             user = _user_by_name(uow.session, username.strip().lower())
             if user is None:
-                raise NotFound(f"Utilisateur inconnu : {username}")
+                raise NotFound("Utilisateur inconnu : %(username)s", username=username)
             validate_password(new, user.username, self._security.password_min_length)
             user.password_hash = self._passwords.hash(new)
             user.password_changed_at = utcnow()
@@ -283,7 +285,7 @@ class Accounts:
         with self._writer() as uow:
             user = _user_by_name(uow.session, username.strip().lower())
             if user is None:
-                raise NotFound(f"Utilisateur inconnu : {username}")
+                raise NotFound("Utilisateur inconnu : %(username)s", username=username)
             if actor.user_id is not None and actor.user_id != user.id and not actor.is_admin:
                 raise PermissionDenied("Vous ne pouvez créer de jeton que pour vous-même.")
             if not user.active:

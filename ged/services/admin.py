@@ -14,7 +14,7 @@ from ged.adapters.orm import Unit, User
 from ged.adapters.passwords import Passwords
 from ged.adapters.uow import UnitOfWork
 from ged.config import SecuritySettings
-from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ged.domain.errors import Conflict, Message, NotFound, PermissionDenied, ValidationError
 from ged.domain.model import AuditAction, Locale, Role
 from ged.services.accounts import Accounts, validate_password
 from ged.services.audit import Actor, record
@@ -115,7 +115,9 @@ class Administration:
             unit = Unit()
             self._apply_unit(uow.session, unit, data)
             uow.session.add(unit)
-            _flush_unique(uow.session, f"Le code d'entité {data.code} existe déjà.")
+            _flush_unique(
+                uow.session, Message("Le code d'entité %(code)s existe déjà.", {"code": data.code})
+            )
             record(uow.session, actor, AuditAction.UNIT_CREATED, "unit", unit.id, _unit_dict(unit))
             uow.commit()
             return unit.id
@@ -128,7 +130,9 @@ class Administration:
                 raise NotFound("Entité introuvable.")
             before = _unit_dict(unit)
             self._apply_unit(uow.session, unit, data)
-            _flush_unique(uow.session, f"Le code d'entité {data.code} existe déjà.")
+            _flush_unique(
+                uow.session, Message("Le code d'entité %(code)s existe déjà.", {"code": data.code})
+            )
             after = _unit_dict(unit)
             changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
             record(uow.session, actor, AuditAction.UNIT_UPDATED, "unit", unit.id, changes)
@@ -186,7 +190,10 @@ class Administration:
             validate_password(password, user.username, self._security.password_min_length)
             user.password_hash = self._passwords.hash(password)
             uow.session.add(user)
-            _flush_unique(uow.session, f"L'identifiant {user.username} est déjà pris.")
+            _flush_unique(
+                uow.session,
+                Message("L'identifiant %(username)s est déjà pris.", {"username": user.username}),
+            )
             record(uow.session, actor, AuditAction.USER_CREATED, "user", user.id, _user_dict(user))
             uow.commit()
             return user.id

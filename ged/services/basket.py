@@ -153,7 +153,8 @@ def parts_of(sheets: Sequence[Sheet | None]) -> list[Part]:
             parts.append(Part(chrono, tuple(pages)))
         elif started_by_cover:
             raise ValidationError(
-                f"La feuille de couverture du courrier {chrono} n'est suivie d'aucune page."
+                "La feuille de couverture du courrier %(chrono)s n'est suivie d'aucune page.",
+                chrono=chrono,
             )
 
     for number, sheet in enumerate(sheets):
@@ -209,11 +210,12 @@ class Basket:
         media_type = ocr.detect_media_type(path)
         size = path.stat().st_size
         if size == 0:
-            raise ValidationError(f"Le fichier « {name} » est vide.")
+            raise ValidationError("Le fichier « %(name)s » est vide.", name=name)
         if size > self._max_file_bytes:
             raise ValidationError(
-                f"Le fichier « {name} » dépasse la taille maximale "
-                f"({self._max_file_bytes // (1024 * 1024)} Mo)."
+                "Le fichier « %(name)s » dépasse la taille maximale (%(megabytes)s Mo).",
+                name=name,
+                megabytes=self._max_file_bytes // (1024 * 1024),
             )
         digest = _sha256(path)
         with self._reader() as uow:
@@ -289,7 +291,8 @@ class Basket:
         missing = sorted(chronos - set(found))
         if missing:
             raise ValidationError(
-                f"La feuille de couverture désigne un courrier introuvable : {', '.join(missing)}."
+                "La feuille de couverture désigne un courrier introuvable : %(chronos)s.",
+                chronos=", ".join(missing),
             )
         return found
 
@@ -536,7 +539,9 @@ class Basket:
         check_basket(actor)
         reason = " ".join(reason.split())
         if len(reason) > MAX_REASON:
-            raise ValidationError(f"Le motif dépasse {MAX_REASON} caractères.", "reason")
+            raise ValidationError(
+                "Le motif dépasse %(count)s caractères.", "reason", count=MAX_REASON
+            )
         with self._writer() as uow:
             session = uow.session
             draft = self._lock_draft(session, draft_id, "draft")

@@ -47,7 +47,7 @@ from ged.adapters.orm import (
 )
 from ged.adapters.uow import UnitOfWork
 from ged.domain.calendar import WorkingCalendar
-from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ged.domain.errors import Conflict, Label, NotFound, PermissionDenied, ValidationError
 from ged.domain.model import AuditAction, Role
 from ged.services.audit import Actor, record
 from ged.services.permissions import visible_mail
@@ -113,7 +113,9 @@ class Binding:
         except ValueError:
             kinds = ", ".join(k.value for k in BindingKind)
             raise ValidationError(
-                f"Affectation inconnue « {kind_text.strip()} » : choisissez parmi {kinds}."
+                "Affectation inconnue « %(kind)s » : choisissez parmi %(kinds)s.",
+                kind=kind_text.strip(),
+                kinds=kinds,
             ) from None
         return cls(kind, value.strip())
 
@@ -393,9 +395,10 @@ class Circuits:
         unknown = sorted(set(wanted) - set(circuit.lanes))
         if unknown:
             raise ValidationError(
-                f"Le circuit « {circuit.process_id} » n'a pas de couloir "
-                f"{', '.join(f'« {lane} »' for lane in unknown)} "
-                f"(couloirs : {', '.join(circuit.lanes)})."
+                "Le circuit « %(circuit)s » n'a pas de couloir %(unknown)s (couloirs : %(lanes)s).",
+                circuit=circuit.process_id,
+                unknown=", ".join(f"« {lane} »" for lane in unknown),
+                lanes=", ".join(circuit.lanes),
             )
         if previous is not None and keep_previous:
             for lane, stored in self._bindings(session, previous.id).items():
@@ -404,9 +407,10 @@ class Circuits:
         missing = [lane for lane in circuit.lanes if lane not in wanted]
         if missing:
             raise ValidationError(
-                f"Couloir(s) sans affectation : {', '.join(missing)}. Liez chaque couloir à "
+                "Couloir(s) sans affectation : %(lanes)s. Liez chaque couloir à "
                 "des personnes (par exemple --bind director=top_unit_manager ou "
-                "--bind service=unit:SAU)."
+                "--bind service=unit:SAU).",
+                lanes=", ".join(missing),
             )
         resolved = {
             lane: self._check_binding(session, lane, wanted[lane]) for lane in circuit.lanes
@@ -534,13 +538,21 @@ class Circuits:
         takes = binding.kind.takes
         if takes == "" and binding.value:
             raise ValidationError(
-                f"Couloir « {lane} » : l'affectation {binding.kind.value} ne prend pas de valeur."
+                "Couloir « %(lane)s » : l'affectation %(kind)s ne prend pas de valeur.",
+                lane=lane,
+                kind=binding.kind.value,
             )
         if takes and not binding.value:
-            what = {"unit": "un code d'entité", "role": "un rôle", "variable": "une variable"}
+            what = {
+                "unit": Label("un code d'entité"),
+                "role": Label("un rôle"),
+                "variable": Label("une variable"),
+            }
             raise ValidationError(
-                f"Couloir « {lane} » : l'affectation {binding.kind.value} attend {what[takes]} "
-                f"({binding.kind.value}:VALEUR)."
+                "Couloir « %(lane)s » : l'affectation %(kind)s attend %(what)s (%(kind)s:VALEUR).",
+                lane=lane,
+                kind=binding.kind.value,
+                what=what[takes],
             )
         if takes == "unit":
             unit_id = session.execute(
@@ -548,19 +560,25 @@ class Circuits:
             ).scalar_one_or_none()
             if unit_id is None:
                 raise ValidationError(
-                    f"Couloir « {lane} » : l'entité « {binding.value} » n'existe pas."
+                    "Couloir « %(lane)s » : l'entité « %(unit)s » n'existe pas.",
+                    lane=lane,
+                    unit=binding.value,
                 )
             return StoredBinding(binding.kind, unit_id, "")
         if takes == "role":
             roles = [r.value for r in Role if r is not Role.AUDITOR]
             if binding.value not in roles:
                 raise ValidationError(
-                    f"Couloir « {lane} » : le rôle « {binding.value} » n'existe pas "
-                    f"(rôles : {', '.join(roles)})."
+                    "Couloir « %(lane)s » : le rôle « %(role)s » n'existe pas (rôles : %(roles)s).",
+                    lane=lane,
+                    role=binding.value,
+                    roles=", ".join(roles),
                 )
         if takes == "variable" and not _VARIABLE.fullmatch(binding.value):
             raise ValidationError(
-                f"Couloir « {lane} » : « {binding.value} » n'est pas un nom de variable."
+                "Couloir « %(lane)s » : « %(value)s » n'est pas un nom de variable.",
+                lane=lane,
+                value=binding.value,
             )
         return StoredBinding(binding.kind, None, binding.value)
 
@@ -745,7 +763,7 @@ class Calendar:
         with self.reader() as uow:
             found = uow.session.get(Holiday, day)
             if found is None:
-                raise NotFound(f"Le {day:%d/%m/%Y} n'est pas un jour férié.")
+                raise NotFound("Le %(day)s n'est pas un jour férié.", day=day)
             return HolidayView(found.day, found.name)
 
     def add(self, actor: Actor, day: dt.date, name: str) -> None:
@@ -754,7 +772,7 @@ class Calendar:
         _check_day(day)
         with self.writer() as uow:
             if uow.session.get(Holiday, day) is not None:
-                raise ValidationError(f"Le {day:%d/%m/%Y} est déjà un jour férié.", "day")
+                raise ValidationError("Le %(day)s est déjà un jour férié.", "day", day=day)
             uow.session.add(Holiday(day=day, name=name))
             uow.session.flush()
             record(
@@ -779,11 +797,11 @@ class Calendar:
             session = uow.session
             holiday = session.get(Holiday, day)
             if holiday is None:
-                raise NotFound(f"Le {day:%d/%m/%Y} n'est pas un jour férié.")
+                raise NotFound("Le %(day)s n'est pas un jour férié.", day=day)
             changes: dict[str, list[str]] = {}
             if new_day != day:
                 if session.get(Holiday, new_day) is not None:
-                    raise ValidationError(f"Le {new_day:%d/%m/%Y} est déjà un jour férié.", "day")
+                    raise ValidationError("Le %(day)s est déjà un jour férié.", "day", day=new_day)
                 changes["day"] = [day.isoformat(), new_day.isoformat()]
             if name != holiday.name:
                 changes["name"] = [holiday.name, name]
@@ -802,7 +820,7 @@ class Calendar:
         with self.writer() as uow:
             holiday = uow.session.get(Holiday, day)
             if holiday is None:
-                raise NotFound(f"Le {day:%d/%m/%Y} n'est pas un jour férié.")
+                raise NotFound("Le %(day)s n'est pas un jour férié.", day=day)
             name = holiday.name
             uow.session.delete(holiday)
             uow.session.flush()
@@ -827,8 +845,10 @@ def _holiday_name(name: str) -> str:
 def _check_day(day: dt.date) -> None:
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ValidationError(
-            f"Date hors du calendrier : choisissez une année entre {FIRST_YEAR} et {LAST_YEAR}.",
+            "Date hors du calendrier : choisissez une année entre %(first)s et %(last)s.",
             "day",
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
         )
 
 
@@ -837,7 +857,7 @@ def _commit_holiday(uow: UnitOfWork, day: dt.date) -> None:
         uow.commit()
     except IntegrityError:
         # Another administrator added the same day between our check and our commit.
-        raise ValidationError(f"Le {day:%d/%m/%Y} est déjà un jour férié.", "day") from None
+        raise ValidationError("Le %(day)s est déjà un jour férié.", "day", day=day) from None
 
 
 def working_calendar(session: Session) -> WorkingCalendar:

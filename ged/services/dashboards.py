@@ -247,7 +247,7 @@ class Dashboards:
         period = Period(start, end)
         if period.days > MAX_PERIOD_DAYS:
             raise ValidationError(
-                f"Choisissez une période de {MAX_PERIOD_DAYS} jours au plus.", "from"
+                "Choisissez une période de %(days)s jours au plus.", "from", days=MAX_PERIOD_DAYS
             )
         return period
 

@@ -96,9 +96,10 @@ def accepted_media_type(head: bytes, name: str) -> str:
     media_type = sniff(head)
     if media_type not in ACCEPTED_TYPES:
         raise ValidationError(
-            f"Le fichier « {name} » n'est pas un PDF, JPEG, PNG ou TIFF (d'après son contenu, "
+            "Le fichier « %(name)s » n'est pas un PDF, JPEG, PNG ou TIFF (d'après son contenu, "
             "quelle que soit son extension).",
             "files",
+            name=name,
         )
     return media_type
 
@@ -112,7 +113,7 @@ def checked_content(file: IncomingFile) -> IncomingFile:
     head = file.stream.read(HEAD_BYTES)
     file.stream.seek(0)
     if not head:
-        raise ValidationError(f"Le fichier « {file.original_name} » est vide.", "files")
+        raise ValidationError("Le fichier « %(name)s » est vide.", "files", name=file.original_name)
     media_type = accepted_media_type(head, file.original_name)
     if media_type == file.media_type:
         return file
@@ -126,7 +127,7 @@ def normalise_tags(tags: Sequence[str]) -> tuple[str, ...]:
         if value and value not in cleaned:
             cleaned.append(value)
     if len(cleaned) > MAX_TAGS:
-        raise ValidationError(f"{MAX_TAGS} étiquettes au plus.", "tags")
+        raise ValidationError("%(count)s étiquettes au plus.", "tags", count=MAX_TAGS)
     return tuple(cleaned)
 
 
@@ -432,7 +433,7 @@ class Documents:
             if uow.session.execute(
                 select(Classification.id).where(Classification.code == code)
             ).first():
-                raise Conflict(f"La rubrique {code} existe déjà.")
+                raise Conflict("La rubrique %(code)s existe déjà.", code=code)
             if parent_id is not None and uow.session.get(Classification, parent_id) is None:
                 raise ValidationError("La rubrique parente n'existe pas.")
             row = Classification(code=code, name=name.strip()[:200], parent_id=parent_id)

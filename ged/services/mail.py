@@ -67,7 +67,9 @@ def check_chrono_format(fmt: str) -> None:
             continue
         if name not in CHRONO_FIELDS:
             raise ConfigurationError(
-                f"registry.chrono_format: unknown field {{{name}}}; use {sorted(CHRONO_FIELDS)}"
+                "registry.chrono_format: unknown field {%(name)s}; use %(fields)s",
+                name=name,
+                fields=sorted(CHRONO_FIELDS),
             )
         names.add(name)
     if "number" not in names or "year" not in names:
@@ -75,7 +77,7 @@ def check_chrono_format(fmt: str) -> None:
     try:
         fmt.format(prefix="A", year=2026, number=1)
     except ValueError as exc:  # a bad format spec, e.g. {number:q}
-        raise ConfigurationError(f"registry.chrono_format: {exc}") from None
+        raise ConfigurationError("registry.chrono_format: %(error)s", error=exc) from None
 
 
 @dataclass(frozen=True)
@@ -300,7 +302,9 @@ class Registry:
         self._check_may_register(actor, direction)
         _validate_fields(data)
         if len(uploads) > self._settings.max_files:
-            raise ValidationError(f"{self._settings.max_files} fichiers au plus.", "files")
+            raise ValidationError(
+                "%(count)s fichiers au plus.", "files", count=self._settings.max_files
+            )
         files = [check_upload(upload, self._max_file_bytes) for upload in uploads]
         today = self.today()
         mail_date = data.mail_date or today
@@ -832,7 +836,7 @@ class Registry:
         if not body:
             raise ValidationError("Le commentaire est vide.", "body")
         if len(body) > MAX_COMMENT:
-            raise ValidationError(f"{MAX_COMMENT} caractères au plus.", "body")
+            raise ValidationError("%(count)s caractères au plus.", "body", count=MAX_COMMENT)
         self._check_may_edit(actor)
         if actor.user_id is None:
             raise PermissionDenied("Connectez-vous pour commenter.")
@@ -902,7 +906,7 @@ class Registry:
             raise ValidationError("Le délai doit être compris entre 0 et 365 jours ouvrés.")
         with self._writer() as uow:
             if uow.session.execute(select(MailType.id).where(MailType.code == code)).first():
-                raise ValidationError(f"Le type {code} existe déjà.", "code")
+                raise ValidationError("Le type %(code)s existe déjà.", "code", code=code)
             row = MailType(
                 code=code,
                 name=name.strip()[:200],
@@ -1014,7 +1018,7 @@ def _check_fields(direction: str, data: MailFields) -> None:
     if not subject:
         raise ValidationError("L'objet du courrier est obligatoire.", "subject")
     if len(subject) > MAX_SUBJECT:
-        raise ValidationError(f"L'objet dépasse {MAX_SUBJECT} caractères.", "subject")
+        raise ValidationError("L'objet dépasse %(count)s caractères.", "subject", count=MAX_SUBJECT)
     if data.priority not in {p.value for p in Priority}:
         raise ValidationError("Priorité inconnue.", "priority")
     if data.channel not in {c.value for c in Channel}:

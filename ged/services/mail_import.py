@@ -132,7 +132,8 @@ def read_register(content: bytes, delimiter: str | None = None) -> RegisterFile:
     except UnicodeDecodeError as exc:
         line = content[: exc.start].count(b"\n") + 1
         raise ValidationError(
-            f"Le fichier n'est pas en UTF-8 (ligne {line}) : enregistrez-le en « CSV UTF-8 »."
+            "Le fichier n'est pas en UTF-8 (ligne %(line)s) : enregistrez-le en « CSV UTF-8 ».",
+            line=line,
         ) from None
     lines = text.splitlines()
     header_line = next((line for line in lines if line.strip()), "")
@@ -147,7 +148,9 @@ def read_register(content: bytes, delimiter: str | None = None) -> RegisterFile:
         records = list(_records(reader))
     except csv.Error as exc:
         raise ValidationError(
-            f"Fichier CSV illisible à la ligne {reader.line_num} : {exc}."
+            "Fichier CSV illisible à la ligne %(line)s : %(error)s.",
+            line=reader.line_num,
+            error=exc,
         ) from None
     if not records:
         raise ValidationError("Le fichier est vide : il manque la ligne d'en-tête.")
@@ -182,17 +185,21 @@ def _columns(header: list[str]) -> list[str]:
             if key:
                 unknown.append(name.strip())
         elif column in columns:
-            raise ValidationError(f"La colonne « {name.strip()} » apparaît deux fois.")
+            raise ValidationError(
+                "La colonne « %(column)s » apparaît deux fois.", column=name.strip()
+            )
         columns.append(column)
     if unknown:
         raise ValidationError(
-            "Colonne(s) inconnue(s) : "
-            + ", ".join(f"« {n} »" for n in unknown)
-            + f". Colonnes attendues : {', '.join(COLUMNS)}."
+            "Colonne(s) inconnue(s) : %(unknown)s. Colonnes attendues : %(columns)s.",
+            unknown=", ".join(f"« {n} »" for n in unknown),
+            columns=", ".join(COLUMNS),
         )
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise ValidationError(f"Colonne(s) obligatoire(s) manquante(s) : {', '.join(missing)}.")
+        raise ValidationError(
+            "Colonne(s) obligatoire(s) manquante(s) : %(columns)s.", columns=", ".join(missing)
+        )
     return columns
 
 
@@ -237,19 +244,25 @@ class RegisterImport:
 
     def to_input(self, row: RegisterRow) -> MailInput:
         if row.extra > 0:
-            raise ValidationError(f"{row.extra} cellule(s) de trop par rapport à l'en-tête.")
+            raise ValidationError(
+                "%(count)s cellule(s) de trop par rapport à l'en-tête.", count=row.extra
+            )
         if row.extra < 0:
-            raise ValidationError(f"{-row.extra} cellule(s) manquante(s) par rapport à l'en-tête.")
+            raise ValidationError(
+                "%(count)s cellule(s) manquante(s) par rapport à l'en-tête.", count=-row.extra
+            )
         get = row.values.get
         mail_date = _date(get("date", ""))
         if mail_date > self._registry.today():
-            raise ValidationError(f"La date {get('date')} est dans le futur.")
+            raise ValidationError("La date %(date)s est dans le futur.", date=get("date"))
         type_code = get("type", "").upper()
         mail_type_id = None
         if type_code:
             mail_type_id = self._types.get(type_code)
             if mail_type_id is None:
-                raise ValidationError(f"Type de courrier inconnu ou désactivé : « {get('type')} ».")
+                raise ValidationError(
+                    "Type de courrier inconnu ou désactivé : « %(type)s ».", type=get("type")
+                )
         return MailInput(
             direction=_direction(get("direction", "")).value,
             subject=get("subject", ""),
@@ -266,7 +279,9 @@ class RegisterImport:
         codes = [c.upper() for c in _UNIT_SEPARATORS.split(text) if c]
         unknown = [c for c in codes if c not in self._units]
         if unknown:
-            raise ValidationError(f"Entité(s) inconnue(s) ou désactivée(s) : {', '.join(unknown)}.")
+            raise ValidationError(
+                "Entité(s) inconnue(s) ou désactivée(s) : %(units)s.", units=", ".join(unknown)
+            )
         return tuple(dict.fromkeys(self._units[c] for c in codes))
 
 
@@ -274,9 +289,10 @@ def _direction(text: str) -> Direction:
     found = _DIRECTIONS.get(_key(text))
     if found is None:
         raise ValidationError(
-            f"Sens inconnu : « {text} » (arrivée, départ ou interne)."
+            "Sens inconnu : « %(text)s » (arrivée, départ ou interne)."
             if text
-            else "Le sens du courrier est obligatoire (arrivée, départ ou interne)."
+            else "Le sens du courrier est obligatoire (arrivée, départ ou interne).",
+            text=text,
         )
     return found
 
@@ -292,13 +308,15 @@ def _date(text: str) -> dt.date:
         # strptime reads "5/3/24" as the year 24: a year has four digits here.
         if day.year >= MIN_YEAR:
             return day
-    raise ValidationError(f"Date illisible : « {text} » (JJ/MM/AAAA ou AAAA-MM-JJ).")
+    raise ValidationError("Date illisible : « %(text)s » (JJ/MM/AAAA ou AAAA-MM-JJ).", text=text)
 
 
 def _priority(text: str) -> Priority:
     found = _PRIORITIES.get(_key(text))
     if found is None:
-        raise ValidationError(f"Priorité inconnue : « {text} » (normale, urgente, très urgente).")
+        raise ValidationError(
+            "Priorité inconnue : « %(text)s » (normale, urgente, très urgente).", text=text
+        )
     return found
 
 
@@ -308,4 +326,4 @@ def _boolean(text: str) -> bool:
         return True
     if key in _FALSE:
         return False
-    raise ValidationError(f"Confidentialité illisible : « {text} » (oui ou non).")
+    raise ValidationError("Confidentialité illisible : « %(text)s » (oui ou non).", text=text)

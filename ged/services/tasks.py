@@ -57,7 +57,14 @@ from ged.adapters.orm import (
 from ged.adapters.storage import StoredFile
 from ged.adapters.uow import UnitOfWork
 from ged.config import CircuitSettings
-from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ged.domain.errors import (
+    Conflict,
+    Label,
+    Message,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from ged.domain.model import AuditAction, MailStatus, Role
 from ged.jobs import INDEX_DOCUMENT, INDEX_MAIL
 from ged.services import emails
@@ -595,9 +602,10 @@ class Tasks:
         """
         today = self.today(now)
         refused = ValidationError(
-            f"Le délai « {name} » n'est pas compris : donnez un nombre de jours ouvrés, "
+            "Le délai « %(name)s » n'est pas compris : donnez un nombre de jours ouvrés, "
             "une date (AAAA-MM-JJ) ou une date et heure avec fuseau.",
             name,
+            name=name,
         )
         if isinstance(value, bool):
             raise refused
@@ -605,7 +613,7 @@ class Tasks:
             days = int(value)
             if not 0 <= days <= 365:
                 raise ValidationError(
-                    f"Le délai « {name} » doit compter de 0 à 365 jours ouvrés.", name
+                    "Le délai « %(name)s » doit compter de 0 à 365 jours ouvrés.", name, name=name
                 )
             day = working_calendar(session).add_working_days(today, days)
             return self.deadline_at(day).isoformat()
@@ -618,7 +626,7 @@ class Tasks:
             if len(candidate) == 10:
                 day = dt.date.fromisoformat(candidate)
                 if day < today:
-                    raise ValidationError(f"Le délai « {name} » est déjà passé.", name)
+                    raise ValidationError("Le délai « %(name)s » est déjà passé.", name, name=name)
                 return self.deadline_at(day).isoformat()
             moment = dt.datetime.fromisoformat(candidate)
         except ValueError:
@@ -635,8 +643,9 @@ class Tasks:
         definition_id = self._circuits.active_definition_id(session, process_id)
         if definition_id is None:
             raise ValidationError(
-                f"Le circuit « {process_id} » de ce type de courrier n'est pas déployé : "
-                "un administrateur doit le déployer (ged circuit deploy) ou changer le type."
+                "Le circuit « %(circuit)s » de ce type de courrier n'est pas déployé : "
+                "un administrateur doit le déployer (ged circuit deploy) ou changer le type.",
+                circuit=process_id,
             )
         now = self.now()
         data: dict[str, Any] = {
@@ -673,7 +682,9 @@ class Tasks:
         given = dict(data or {})
         for key in given:
             if key in RESERVED_VARIABLES or key == "author" or not _VARIABLE.fullmatch(key):
-                raise ValidationError(f"La variable « {key} » ne peut pas être donnée ici.", key)
+                raise ValidationError(
+                    "La variable « %(key)s » ne peut pas être donnée ici.", key, key=key
+                )
         with self._writer() as uow:
             session = uow.session
             document = session.execute(
@@ -695,7 +706,9 @@ class Tasks:
                 raise Conflict("Ce document est déjà dans un circuit en cours.")
             definition_id = self._circuits.active_definition_id(session, process_id)
             if definition_id is None:
-                raise ValidationError(f"Le circuit « {process_id} » n'est pas déployé.")
+                raise ValidationError(
+                    "Le circuit « %(circuit)s » n'est pas déployé.", circuit=process_id
+                )
             payload = {
                 **given,
                 "document_id": document_id,
@@ -733,7 +746,9 @@ class Tasks:
             snapshot = self._circuits.engine.start(deployed.bpmn, data, now)
         except CircuitError as error:
             raise ValidationError(
-                f"Le circuit « {deployed.name} » ne démarre pas : {error}"
+                "Le circuit « %(circuit)s » ne démarre pas : %(error)s",
+                circuit=Label(deployed.name),
+                error=error,
             ) from None
         instance = CircuitInstance(
             definition_id=definition_id,
@@ -792,9 +807,13 @@ class Tasks:
         """
         comment = comment.strip()
         if len(comment) > MAX_COMMENT:
-            raise ValidationError(f"Le commentaire dépasse {MAX_COMMENT} caractères.", "comment")
+            raise ValidationError(
+                "Le commentaire dépasse %(count)s caractères.", "comment", count=MAX_COMMENT
+            )
         if len(attachments) > MAX_ATTACHMENTS:
-            raise ValidationError(f"{MAX_ATTACHMENTS} pièces jointes au plus.", "files")
+            raise ValidationError(
+                "%(count)s pièces jointes au plus.", "files", count=MAX_ATTACHMENTS
+            )
         given = self._check_form_keys(data or {})
         files = [check_upload(upload, self._max_file_bytes) for upload in attachments]
         if files:
@@ -876,9 +895,13 @@ class Tasks:
                     "Cette tâche n'est plus à faire : elle a déjà été traitée ou annulée."
                 ) from None
             except InvalidTaskData as error:
-                raise ValidationError(f"Le circuit refuse ces données : {error}") from None
+                raise ValidationError(
+                    "Le circuit refuse ces données : %(error)s", error=error
+                ) from None
             except CircuitError as error:
-                raise ValidationError(f"Le circuit ne peut pas continuer : {error}") from None
+                raise ValidationError(
+                    "Le circuit ne peut pas continuer : %(error)s", error=error
+                ) from None
             try:
                 self._save(session, row.instance_id, instance.lock_version, snapshot, now)
             except _InstanceMoved:
@@ -998,10 +1021,10 @@ class Tasks:
             raise ValidationError("Les données du formulaire sont mal formées.")
         for key in data:
             if not isinstance(key, str) or not _VARIABLE.fullmatch(key):
-                raise ValidationError(f"« {key} » n'est pas un nom de champ valide.")
+                raise ValidationError("« %(key)s » n'est pas un nom de champ valide.", key=key)
             if key in RESERVED_VARIABLES or key.endswith("_outcome"):
                 raise ValidationError(
-                    f"« {key} » est fixé par ged et ne peut pas être modifié.", key
+                    "« %(key)s » est fixé par ged et ne peut pas être modifié.", key, key=key
                 )
         return dict(data)
 
@@ -1027,10 +1050,15 @@ class Tasks:
         chosen = next((o for o in offered if o.name == outcome), None)
         if chosen is None:
             if not outcome:
-                raise ValidationError(f"Choisissez une suite : {choices}.", "outcome")
+                raise ValidationError(
+                    "Choisissez une suite : %(choices)s.", "outcome", choices=choices
+                )
             raise ValidationError(
-                f"« {outcome} » n'est pas une suite possible de « {row.name} » : {choices}.",
+                "« %(outcome)s » n'est pas une suite possible de « %(step)s » : %(choices)s.",
                 "outcome",
+                outcome=outcome,
+                step=Label(row.name),
+                choices=choices,
             )
         # Only the values the task's outcomes ask for: a form cannot reroute the circuit by
         # setting another variable (mass assignment).
@@ -1038,15 +1066,19 @@ class Tasks:
         extra = sorted(set(given) - fields)
         if extra:
             raise ValidationError(
-                f"« {extra[0]} » ne fait pas partie du formulaire de « {row.name} ».", extra[0]
+                "« %(key)s » ne fait pas partie du formulaire de « %(step)s ».",
+                extra[0],
+                key=extra[0],
+                step=Label(row.name),
             )
         merged = {**row.form_data, **given}
         missing = [name for name in chosen.requires if merged.get(name) in (None, "", [])]
         if missing:
             raise ValidationError(
-                f"La suite « {OUTCOME_LABELS.get(outcome, outcome)} » demande : "
-                f"{', '.join(missing)}.",
+                "La suite « %(outcome)s » demande : %(fields)s.",
                 missing[0],
+                outcome=Label(OUTCOME_LABELS.get(outcome, outcome)),
+                fields=", ".join(missing),
             )
         return dict(given)
 
@@ -1076,8 +1108,11 @@ class Tasks:
             who = self._user_name(session, row.completed_by_id)
             when = row.completed_at.astimezone(self._tz) if row.completed_at else None
             raise Conflict(
-                f"Cette tâche a déjà été traitée par {who}"
-                + (f" le {when:%d/%m/%Y à %H:%M}." if when else ".")
+                "Cette tâche a déjà été traitée par %(who)s le %(when)s."
+                if when
+                else "Cette tâche a déjà été traitée par %(who)s.",
+                who=who,
+                when=when,
             )
         if state is TaskState.CANCELLED:
             raise Conflict("Cette tâche a été annulée : le circuit a pris un autre chemin.")
@@ -1306,7 +1341,9 @@ class Tasks:
     def _resolve(self, session: Session, context: _Context, ready: ReadyTask) -> _Holders:
         binding = context.deployed.bindings.get(ready.lane)
         if binding is None:
-            raise _Unresolved(f"le couloir « {ready.lane} » n'est lié à personne", False)
+            raise _Unresolved(
+                Message("le couloir « %(lane)s » n'est lié à personne", {"lane": ready.lane}), False
+            )
         kind = binding.kind
         if kind is BindingKind.UNIT and binding.unit_id is not None:
             return _Holders(unit_id=binding.unit_id, pool_unit_id=binding.unit_id)
@@ -1342,12 +1379,19 @@ class Tasks:
                 session, context, context.started_by_id, "initiator"
             )
             return _Holders(unit_id=user_unit, user_id=user_id)
-        raise _Unresolved(f"le couloir « {ready.lane} » est mal lié ({kind})", False)
+        raise _Unresolved(
+            Message(
+                "le couloir « %(lane)s » est mal lié (%(kind)s)", {"lane": ready.lane, "kind": kind}
+            ),
+            False,
+        )
 
     def _find_unit(self, session: Session, context: _Context, value: Any, variable: str) -> int:
         plain = _plain_value(value)
         if plain is None:
-            raise _Unresolved(f"aucune entité dans « {variable} »", False)
+            raise _Unresolved(
+                Message("aucune entité dans « %(variable)s »", {"variable": variable}), False
+            )
         if isinstance(plain, int):
             found = session.execute(_UNIT_BY_ID, {"value": plain})
         else:
@@ -1355,7 +1399,11 @@ class Tasks:
         unit_id: int | None = found.scalar_one_or_none()
         if unit_id is None:
             raise _Unresolved(
-                f"L'entité « {plain} » indiquée dans « {variable} » n'existe pas.", context.strict
+                Message(
+                    "L'entité « %(unit)s » indiquée dans « %(variable)s » n'existe pas.",
+                    {"unit": plain, "variable": variable},
+                ),
+                context.strict,
             )
         return unit_id
 
@@ -1364,15 +1412,21 @@ class Tasks:
     ) -> tuple[int, int | None]:
         plain = _plain_value(value)
         if plain is None:
-            raise _Unresolved(f"personne n'est désigné dans « {variable} »", False)
+            raise _Unresolved(
+                Message("personne n'est désigné dans « %(variable)s »", {"variable": variable}),
+                False,
+            )
         if isinstance(plain, int):
             found = session.execute(_USER_BY_ID, {"value": plain}).one_or_none()
         else:
             found = session.execute(_USER_BY_NAME, {"value": plain.lower()}).one_or_none()
         if found is None:
             raise _Unresolved(
-                f"La personne « {plain} » indiquée dans « {variable} » n'existe pas ou ne peut "
-                "pas recevoir de tâche.",
+                Message(
+                    "La personne « %(person)s » indiquée dans « %(variable)s » n'existe pas ou "
+                    "ne peut pas recevoir de tâche.",
+                    {"person": plain, "variable": variable},
+                ),
                 context.strict,
             )
         context.people[found.id] = emails.Recipient(found.full_name, found.email, found.locale)
@@ -1450,12 +1504,14 @@ class Tasks:
             self._check_active(session, row, expected_version)
             if row.state != TaskState.OPEN:
                 who = self._user_name(session, row.assignee_id)
-                raise Conflict(f"Cette tâche est déjà prise par {who}.")
+                raise Conflict("Cette tâche est déjà prise par %(who)s.", who=who)
             if not self._is_candidate(actor, row):
                 raise PermissionDenied("Cette tâche n'est pas dans le panier de votre entité.")
             row.assignee_id = actor.user_id
             row.state = TaskState.CLAIMED.value
-            self._flush_or_conflict(session, "Quelqu'un d'autre a pris cette tâche avant vous.")
+            self._flush_or_conflict(
+                session, Message("Quelqu'un d'autre a pris cette tâche avant vous.")
+            )
             self._audit_task(session, actor, AuditAction.TASK_CLAIMED, row, {})
             self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
@@ -1478,7 +1534,9 @@ class Tasks:
             previous = row.assignee_id
             row.assignee_id = None
             row.state = TaskState.OPEN.value
-            self._flush_or_conflict(session, "Cette tâche a changé entre-temps : rechargez-la.")
+            self._flush_or_conflict(
+                session, Message("Cette tâche a changé entre-temps : rechargez-la.")
+            )
             self._audit_task(
                 session, actor, AuditAction.TASK_RELEASED, row, {"previous_assignee": previous}
             )
@@ -1519,7 +1577,9 @@ class Tasks:
             row.state = TaskState.CLAIMED.value
             if target.unit_id is not None:
                 row.unit_id = target.unit_id
-            self._flush_or_conflict(session, "Cette tâche a changé entre-temps : rechargez-la.")
+            self._flush_or_conflict(
+                session, Message("Cette tâche a changé entre-temps : rechargez-la.")
+            )
             self._audit_task(
                 session,
                 actor,
@@ -1540,7 +1600,8 @@ class Tasks:
     def _check_active(self, session: Session, row: Task, expected_version: int | None) -> None:
         if row.state == TaskState.DONE:
             raise Conflict(
-                f"Cette tâche a déjà été traitée par {self._user_name(session, row.completed_by_id)}."
+                "Cette tâche a déjà été traitée par %(who)s.",
+                who=self._user_name(session, row.completed_by_id),
             )
         if row.state == TaskState.CANCELLED:
             raise Conflict("Cette tâche a été annulée : le circuit a pris un autre chemin.")

@@ -40,7 +40,7 @@ def check_upload(upload: Upload, max_bytes: int) -> IncomingFile:
     head = upload.stream.read(HEAD_BYTES)
     upload.stream.seek(0)
     if not head:
-        raise ValidationError(f"Le fichier « {name} » est vide.", "files")
+        raise ValidationError("Le fichier « %(name)s » est vide.", "files", name=name)
     # The one sniffer, ocr.detect.sniff, behind the library's own check.
     media_type = accepted_media_type(head, name)
     upload.stream.seek(0, 2)
@@ -48,7 +48,9 @@ def check_upload(upload: Upload, max_bytes: int) -> IncomingFile:
     upload.stream.seek(0)
     if size > max_bytes:
         raise ValidationError(
-            f"Le fichier « {name} » dépasse la taille maximale ({max_bytes // (1024 * 1024)} Mo).",
+            "Le fichier « %(name)s » dépasse la taille maximale (%(megabytes)s Mo).",
             "files",
+            name=name,
+            megabytes=max_bytes // (1024 * 1024),
         )
     return IncomingFile(stream=upload.stream, original_name=name, media_type=media_type)

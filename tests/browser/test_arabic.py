@@ -130,7 +130,7 @@ def test_an_arabic_speaking_secretary_registers_a_mail_right_to_left(
         subject="شكاية بخصوص أشغال البناء",
         correspondent="جماعة سلا",
         units=("SCI",),
-        mail_type="Réclamation",
+        mail_type="شكاية",  # « Réclamation », by its Arabic name on an Arabic form
         files=(scan(letter, tmp_path / "شكاية.png"),),
     )
 
@@ -174,7 +174,7 @@ def test_an_arabic_speaking_team_takes_a_scanned_mail_to_its_visa_and_finds_it(
         subject="طلب رخصة بناء، تجزئة الوحدة",
         correspondent="شركة الأطلس للإنعاش العقاري",
         units=("SAU",),
-        mail_type="Demande",
+        mail_type="طلب",  # « Demande »
         files=(scan_arabic("جماعة سلا", "طلب رأي في مشروع بناء", word, tmp_path / "طلب.png"),),
     )
     check_arabic(page)

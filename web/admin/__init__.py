@@ -11,7 +11,7 @@ from ged.domain.errors import GedError
 from ged.services.admin import UnitData, UserData, require_admin
 from web.extensions import container
 from web.forms import UnitForm, UserForm, optional_id
-from web.i18n import translate
+from web.i18n import local_name, translate
 from web.users import current_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -26,7 +26,7 @@ def _require_login() -> None:
 def _unit_choices(exclude: int | None = None) -> list[tuple[str, str]]:
     nodes = container().admin.unit_tree(current_actor())
     return [("", "—")] + [
-        (str(n.unit.id), f"{'— ' * n.depth}{n.unit.code} · {n.unit.name}")
+        (str(n.unit.id), f"{'— ' * n.depth}{n.unit.code} · {local_name(n.unit)}")
         for n in nodes
         if n.unit.id != exclude
     ]

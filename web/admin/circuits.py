@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from babel import dates as babel_dates
+from babel.lists import format_list
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -40,7 +41,7 @@ from ged.services.circuits import (
 from web.admin import bp
 from web.extensions import container
 from web.forms import Form
-from web.i18n import N_, babel_locale, current_language, translate
+from web.i18n import N_, babel_locale, current_language, local_name, translate
 from web.users import current_actor
 from workflows.parsing import MAX_BYTES
 
@@ -152,7 +153,7 @@ def binding_label(text: str, unit_names: dict[str, str]) -> str:
 
 def _units() -> list[tuple[str, str]]:
     return [
-        (n.unit.code, n.unit.name)
+        (n.unit.code, local_name(n.unit))
         for n in container().admin.unit_tree(current_actor())
         if n.unit.active
     ]
@@ -201,7 +202,7 @@ def _lane_choices(preview: CircuitPreview, chosen: dict[int, str]) -> list[LaneC
 def _render_overview(upload: UploadForm, status: int = 200) -> ResponseReturnValue:
     actor = current_actor()
     circuits = container().circuits.overview(actor)
-    unit_names = {n.unit.code: n.unit.name for n in container().admin.unit_tree(actor)}
+    unit_names = {n.unit.code: local_name(n.unit) for n in container().admin.unit_tree(actor)}
     return render_template(
         "admin/circuits.html",
         circuits=circuits,
@@ -329,7 +330,10 @@ def _render_holidays(form: HolidayForm, year: int, status: int = 200) -> Respons
         calendar=calendar,
         form=form,
         fr_day=fr_day,
-        weekend=[WEEKDAYS[d] for d in calendar.weekend],
+        weekend=format_list(
+            [babel_dates.get_day_names("wide", locale=babel_locale())[d] for d in calendar.weekend],
+            locale=babel_locale(),
+        ),
         # The years that have holidays, and the one on either side of this one.
         nav_years=sorted(
             y for y in {*calendar.years, year - 1, year + 1} if FIRST_YEAR <= y <= LAST_YEAR

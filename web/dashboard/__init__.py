@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -32,7 +32,7 @@ from ged.services.dashboards import (
 )
 from web.dashboard import charts
 from web.extensions import container
-from web.i18n import N_, babel_locale, format_day, translate
+from web.i18n import N_, babel_locale, format_day, mail_type_name, translate, unit_label
 from web.mail import labels
 from web.mail.exports import content_disposition, neutralise_formula
 from web.users import current_actor
@@ -200,13 +200,39 @@ def _volume_table(volumes: Sequence[WeekVolume], root: int | None) -> Table:
     )
 
 
+def _named_overview(overview: Overview) -> Overview:
+    """The rows' units and circuit steps named in the page's language."""
+    return replace(
+        overview,
+        scope_label=translate(overview.scope_label),
+        by_unit=tuple(
+            replace(row, label=unit_label(row.key, row.label)) for row in overview.by_unit
+        ),
+        by_step=tuple(replace(row, label=_step_label(row.label)) for row in overview.by_step),
+    )
+
+
+def _step_label(label: str) -> str:
+    """``Step (Circuit)``, both names from the circuit, each translated."""
+    step, bracket, circuit = label.rpartition(" (")
+    if not bracket or not circuit.endswith(")"):
+        return translate(label)
+    return f"{translate(step)} ({translate(circuit[:-1])})"
+
+
 def _tables(period: Period) -> tuple[list[Table], dict[str, Any]]:
     """Every table of the page, and the raw figures the charts are drawn from."""
     dashboards = container().dashboards
     actor = current_actor()
-    overview = dashboards.overview(actor)
-    by_unit = dashboards.compliance_by_unit(actor, period)
-    by_type = dashboards.compliance_by_mail_type(actor, period)
+    overview = _named_overview(dashboards.overview(actor))
+    by_unit = tuple(
+        replace(row, label=unit_label(row.key, row.label))
+        for row in dashboards.compliance_by_unit(actor, period)
+    )
+    by_type = tuple(
+        replace(row, label=mail_type_name(row.key, row.label))
+        for row in dashboards.compliance_by_mail_type(actor, period)
+    )
     volumes = dashboards.volumes(actor, period)
     root = dashboards.scope_root(actor)
     tables = [

@@ -32,7 +32,7 @@ from web.forms import (
     optional_id,
     split_tags,
 )
-from web.i18n import N_, format_moment, translate
+from web.i18n import N_, format_moment, local_name, translate
 from web.mail import labels
 from web.users import current_actor
 
@@ -494,7 +494,7 @@ def _plan_choices() -> list[tuple[str, str]]:
 
 def _unit_choices() -> list[tuple[str, str]]:
     return [("", _("— (l'entité de l'auteur)"))] + [
-        (str(unit.id), f"{unit.code} · {unit.name}") for unit in container().registry.units()
+        (str(unit.id), f"{unit.code} · {local_name(unit)}") for unit in container().registry.units()
     ]
 
 

@@ -48,7 +48,7 @@ from web.forms import (
     RegisterExportForm,
     optional_id,
 )
-from web.i18n import N_, translate
+from web.i18n import N_, local_name, translate
 from web.mail import labels
 from web.mail.exports import REGISTER_COLUMNS, content_disposition, register_csv
 from web.mail.pdf import ReceiptData, RegisterData, receipt_pdf, register_pdf
@@ -138,10 +138,10 @@ def _find_mail(actor: Actor, chrono: str, direction: str, field: str) -> Mail:
 def _filter_choices(form: MailFilterForm) -> None:
     registry = container().registry
     form.unit.choices = [SelectChoice("", _("Toutes"))] + [
-        SelectChoice(str(u.id), f"{u.code} · {u.name}") for u in registry.units()
+        SelectChoice(str(u.id), f"{u.code} · {local_name(u)}") for u in registry.units()
     ]
     form.mail_type.choices = [SelectChoice("", _("Tous"))] + [
-        SelectChoice(str(t.id), t.name) for t in registry.mail_types()
+        SelectChoice(str(t.id), local_name(t)) for t in registry.mail_types()
     ]
 
 
@@ -210,14 +210,14 @@ def _mail_form_choices(form: MailFieldsForm) -> None:
     form.mail_type_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(
             str(t.id),
-            t.name
+            local_name(t)
             + " · "
             + ngettext("délai %(num)d jour ouvré", "délai %(num)d jours ouvrés", t.delay_days),
         )
         for t in registry.mail_types()
     ]
     form.unit_ids.choices = [
-        SelectChoice(str(u.id), f"{u.code} · {u.name}") for u in registry.units()
+        SelectChoice(str(u.id), f"{u.code} · {local_name(u)}") for u in registry.units()
     ]
     form.person_ids.choices = [
         SelectChoice(str(p.id), f"{p.full_name} ({p.username})") for p in registry.people()

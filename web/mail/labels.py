@@ -94,7 +94,7 @@ def action_detail(action: str, details: Mapping[str, object]) -> str:
         AuditAction.TASK_REASSIGNED,
         AuditAction.TASK_ESCALATED,
     ) and details.get("name"):
-        return str(details["name"])
+        return translate(details["name"])
     if action in (AuditAction.DOCUMENT_HOLD_SET, AuditAction.DOCUMENT_HOLD_RELEASED):
         return str(details.get("reason") or "")
     return ""
@@ -102,7 +102,7 @@ def action_detail(action: str, details: Mapping[str, object]) -> str:
 
 def _task_line(details: Mapping[str, object]) -> str:
     """« Visa — Retourner pour correction : pièce manquante »: the step, its outcome, the comment."""
-    line = str(details["name"])
+    line = translate(details["name"])
     outcome = details.get("outcome")
     if isinstance(outcome, str) and outcome:
         line += f" — {translate(OUTCOME_LABELS.get(outcome, outcome))}"

@@ -37,7 +37,7 @@ from ged.services.tasks import (
 from ged.services.uploads import Upload
 from web.extensions import container
 from web.forms import optional_id
-from web.i18n import N_, current_language, format_day, format_moment, translate
+from web.i18n import N_, format_day, format_moment, local_name, translate
 from web.mail import labels
 from web.tasks import fields
 from web.tasks.forms import DelegationForm, ReassignForm
@@ -194,10 +194,8 @@ def _options(detail: TaskDetail, document: DocumentView | None) -> fields.Option
     registry = container().registry
     people = [p for p in registry.people() if p.role != Role.AUDITOR.value]
     versions = [(v.id, v.number) for v in document.versions] if document else []
-    arabic = current_language() == "ar"
     return fields.Options(
-        # A unit is named in the reader's language when it has an Arabic name.
-        units=[(u.id, u.code, (arabic and u.name_ar) or u.name) for u in registry.units()],
+        units=[(u.id, u.code, local_name(u)) for u in registry.units()],
         people=[(p.id, p.username, p.full_name) for p in people],
         versions=versions,
     )
