@@ -40,7 +40,7 @@ class Recipient:
 
 
 @dataclass(frozen=True)
-class Message:
+class Email:
     subject: str
     body: str
 
@@ -99,7 +99,7 @@ def new_task(
     mail: MailRef | None,
     due_at: dt.datetime | None,
     zone: ZoneInfo,
-) -> Message:
+) -> Email:
     title = language.translate(task)
     body = [
         _greeting(language, name),
@@ -112,10 +112,10 @@ def new_task(
         body.append(language.gettext("Échéance : %(due)s", due=due_text(language, due_at, zone)))
     body += ["", _find_it(language)]
     subject = language.gettext("Nouvelle tâche : %(task)s", task=title)
-    return Message(PREFIX + subject + _suffix(mail), _lines(*body))
+    return Email(PREFIX + subject + _suffix(mail), _lines(*body))
 
 
-def reassigned(language: Language, name: str, task: str, mail: MailRef | None) -> Message:
+def reassigned(language: Language, name: str, task: str, mail: MailRef | None) -> Email:
     title = language.translate(task)
     body = [
         _greeting(language, name),
@@ -126,7 +126,7 @@ def reassigned(language: Language, name: str, task: str, mail: MailRef | None) -
         body.append(_mail_line(language, mail))
     body += ["", _find_it(language)]
     subject = language.gettext("Tâche réattribuée : %(task)s", task=title)
-    return Message(PREFIX + subject + _suffix(mail), _lines(*body))
+    return Email(PREFIX + subject + _suffix(mail), _lines(*body))
 
 
 def reminder(
@@ -136,7 +136,7 @@ def reminder(
     mail: MailRef | None,
     due_at: dt.datetime | None,
     zone: ZoneInfo,
-) -> Message:
+) -> Email:
     title = language.translate(task)
     due = due_text(language, due_at, zone)
     body = [
@@ -149,7 +149,7 @@ def reminder(
     body += ["", _find_it(language)]
     subject = language.gettext("Rappel : %(task)s", task=title) + _suffix(mail)
     subject += " — " + language.gettext("échéance %(due)s", due=due)
-    return Message(PREFIX + subject, _lines(*body))
+    return Email(PREFIX + subject, _lines(*body))
 
 
 def escalation(
@@ -160,7 +160,7 @@ def escalation(
     due_at: dt.datetime | None,
     holder: str | None,
     zone: ZoneInfo,
-) -> Message:
+) -> Email:
     """To the manager of a late task's unit: who holds it, and what to do."""
     title = language.translate(task)
     due = due_text(language, due_at, zone) if due_at else "—"
@@ -185,7 +185,7 @@ def escalation(
         ),
     ]
     subject = language.gettext("Délai dépassé : %(task)s", task=title)
-    return Message(PREFIX + subject + _suffix(mail), _lines(*body))
+    return Email(PREFIX + subject + _suffix(mail), _lines(*body))
 
 
 def digest(
@@ -196,7 +196,7 @@ def digest(
     soon: tuple[Sequence[DigestLine], int],
     soon_days: int,
     zone: ZoneInfo,
-) -> Message:
+) -> Email:
     """The daily summary: overdue tasks, then those due within `soon_days` working days."""
     subject = language.gettext(
         "Vos tâches du %(day)s : %(overdue)s, %(soon)s",
@@ -249,4 +249,4 @@ def digest(
             "notification."
         ),
     ]
-    return Message(PREFIX + subject, _lines(*body))
+    return Email(PREFIX + subject, _lines(*body))
