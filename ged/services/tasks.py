@@ -197,7 +197,9 @@ _SAVE_STATE: Final = (
     )
 )
 _SAVE_FINISHED: Final = _SAVE_STATE.values(status="finished", finished_at=bindparam("b_now"))
-_ACTIVE_ROWS: Final = select(
+# All the instance's rows: the active ones to sync, and who holds or held each (see
+# `_holders_moved`); an instance has a few dozen rows at most.
+_INSTANCE_ROWS: Final = select(
     TASKS.c.id,
     TASKS.c.kind,
     TASKS.c.engine_task_id,
@@ -206,7 +208,12 @@ _ACTIVE_ROWS: Final = select(
     TASKS.c.assignee_id,
     TASKS.c.due_at,
     TASKS.c.escalated_task_id,
-).where(TASKS.c.instance_id == bindparam("instance_id"), ACTIVE)
+    TASKS.c.state,
+    TASKS.c.candidate_user_id,
+    TASKS.c.completed_by_id,
+    TASKS.c.candidate_unit_id,
+).where(TASKS.c.instance_id == bindparam("instance_id"))
+_ACTIVE_STATES: Final = frozenset({"open", "claimed"})
 _CANCEL_ROWS: Final = (
     update(TASKS)
     .where(TASKS.c.id.in_(bindparam("b_ids", expanding=True)), ACTIVE)
@@ -458,6 +465,8 @@ class _Context:
     people: dict[int, tuple[str, str]] = field(default_factory=dict)
     # The mail's lines for notifications, when the step read the mail already.
     mail_lines: tuple[str, str] | None = None
+    # The item's index entry is rewritten after the commit (once, whatever changed it).
+    reindex_queued: bool = False
     _first_unit: int | None = None
     _first_unit_loaded: bool = False
 
@@ -533,6 +542,62 @@ def _mail_lines(chrono: str, subject: str, confidential: bool) -> tuple[str, str
     """The chrono for a subject line, and a line naming the mail (never a confidential subject)."""
     shown = "(courrier confidentiel)" if confidential else subject
     return f" — {chrono}", f"Courrier : {chrono} — {shown}\n"
+
+
+_HeldBy = tuple[int | None, int | None, int | None, int | None]
+
+
+def _holder_sets(rows: Iterable[_HeldBy]) -> tuple[set[int], set[int], set[int]]:
+    """Assignees, named or finishing people, and pool units: the index's task holders (see
+    `ged.services.search`), from (assignee, named candidate, completed by, pool unit) values."""
+    assignees: set[int] = set()
+    users: set[int] = set()
+    units: set[int] = set()
+    for assignee, candidate, completer, unit in rows:
+        if assignee is not None:
+            assignees.add(assignee)
+        if candidate is not None:
+            users.add(candidate)
+        if completer is not None:
+            users.add(completer)
+        if unit is not None:
+            units.add(unit)
+    return assignees, users, units
+
+
+def _holders_moved(
+    rows: Sequence[Any],
+    created: Sequence[Mapping[str, Any]],
+    completed: Task | None,
+    held: _HeldBy | None,
+) -> bool:
+    """Whether a step changed who holds or held a task of the instance, as the item's search
+    index entry lists them: most steps do not (the next task goes to a pool or a person
+    already there), and rewriting the entry costs more than the rest of the step.
+
+    `rows`: the instance's rows, read after the completed one was closed; `created`: the values
+    of the rows the step inserts; `held`: the completed row's holders before the step. Rows
+    of the item's other instances are not looked at: a holder found only there counts as new,
+    which rewrites the entry for nothing but never misses a change.
+    """
+    if completed is not None and held is None:
+        return True
+    now_held: list[_HeldBy] = [
+        (row.assignee_id, row.candidate_user_id, row.completed_by_id, row.candidate_unit_id)
+        for row in rows
+    ]
+    before = [
+        values
+        for row, values in zip(rows, now_held, strict=True)
+        if completed is None or row.id != completed.id
+    ]
+    if held is not None:
+        before.append(held)
+    after = now_held + [
+        (values["assignee_id"], values["candidate_user_id"], None, values["candidate_unit_id"])
+        for values in created
+    ]
+    return _holder_sets(before) != _holder_sets(after)
 
 
 def _plain_value(value: Any) -> int | str | None:
@@ -884,9 +949,15 @@ class Tasks:
                 if not TaskState(state).active:
                     raise Conflict("Quelqu'un d'autre a terminé cette tâche avant vous.") from None
                 raise
+            held: _HeldBy = (
+                row.assignee_id,
+                row.candidate_user_id,
+                row.completed_by_id,
+                row.candidate_unit_id,
+            )
             self._mark_done(session, row, actor, outcome, comment, now)
             attachment_ids = self._attach(uow, actor, row, files, stored)
-            synced = self._sync(uow, context, snapshot, now, completed=row)
+            synced = self._sync(uow, context, snapshot, now, completed=row, held=held)
             status = self._follow_mail(uow, context, snapshot, now, instance.status)
             if "processing_deadline" in payload and row.mail_id is not None:
                 self._follow_due_date(session, row.mail_id, payload["processing_deadline"], now)
@@ -1167,6 +1238,11 @@ class Tasks:
         elif document_id is not None:
             uow.on_commit(self._index_document_later(document_id))
 
+    def _reindex_once(self, uow: UnitOfWork, context: _Context) -> None:
+        if not context.reindex_queued:
+            context.reindex_queued = True
+            self._reindex_holders(uow, context.mail_id, context.document_id)
+
     # -- Bringing the task table in line -------------------------------------------------------
 
     def _sync(
@@ -1176,21 +1252,24 @@ class Tasks:
         snapshot: Snapshot,
         now: dt.datetime,
         completed: Task | None,
+        held: _HeldBy | None = None,
     ) -> _Synced:
         """Make the instance's active rows the snapshot's ready tasks: insert, cancel, re-date.
 
         Core statements on the table, not ORM objects: this runs at every step. Rows changed
         here bump `lock_version` as the ORM does, so a form opened before stays stale.
+        `held`: the completed row's holders before the step (see `_holders_moved`).
         """
         session = uow.session
         synced = _Synced()
         # The completed row is already done (`_mark_done`): it is not listed.
-        active = session.execute(_ACTIVE_ROWS, {"instance_id": context.instance_id}).all()
+        rows = session.execute(_INSTANCE_ROWS, {"instance_id": context.instance_id}).all()
+        active = [found for found in rows if found.state in _ACTIVE_STATES]
         ready_ids = {task.id for task in snapshot.ready_tasks}
         closed: set[int] = {completed.id} if completed is not None else set()
         existing: dict[str, _Row] = {}
         for found in active:
-            row = _Row(*found)
+            row = _Row(*found[:8])
             if row.kind != TaskKind.USER:
                 continue
             if row.engine_task_id not in ready_ids:
@@ -1230,8 +1309,8 @@ class Tasks:
                     )
                 )
         self._notify_new(uow, context, synced.created, now)
-        if synced.created or completed is not None:
-            self._reindex_holders(uow, context.mail_id, context.document_id)
+        if (new_rows or completed is not None) and _holders_moved(rows, new_rows, completed, held):
+            self._reindex_once(uow, context)
         for event in snapshot.events:
             if event.kind != "escalation":
                 synced.notes.append(f"événement {event.kind} « {event.name} » non traité")
@@ -1418,8 +1497,7 @@ class Tasks:
         result = uow.session.execute(statement, values)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
-        mail_id = context.mail_id
-        uow.on_commit(lambda: self._jobs.enqueue(INDEX_MAIL, mail_id))
+        self._reindex_once(uow, context)
         return status.value
 
     def _follow_due_date(
