@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    and_,
     bindparam,
     func,
     insert,
@@ -35,6 +34,7 @@ from sqlalchemy import (
     nulls_last,
     or_,
     select,
+    union,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -89,6 +89,7 @@ MAILS: Final = Mail.metadata.tables["mail"]
 UNITS: Final = Unit.metadata.tables["unit"]
 USERS: Final = User.metadata.tables["users"]
 MAIL_UNITS: Final = MailUnit.metadata.tables["mail_unit"]
+DELEGATIONS: Final = Delegation.metadata.tables["delegation"]
 MAX_COMMENT = 5000
 MAX_ATTACHMENTS = 10
 MAX_PER_PAGE = 200
@@ -278,6 +279,95 @@ _MAIL_DUE_ON: Final = (
     update(MAILS)
     .where(MAILS.c.id == bindparam("b_id"))
     .values(due_on=bindparam("b_due_on"), updated_at=bindparam("b_now"))
+)
+
+
+# -- The inbox lists, built once --------------------------------------------------------------------
+# Each list is two statements: its count (capped) and its page. The page first picks the ids of
+# its rows from the list's partial index alone (a covering index: no table row is read to sort
+# them), then reads those rows and their mail and holder. Reading every candidate row with its
+# joins before sorting cost milliseconds on a pool of a few hundred tasks.
+_ASSIGNEE: Final = USERS.alias("assignee")
+_SUMMARY: Final = (
+    select(
+        TASKS.c.id,
+        TASKS.c.lock_version,
+        TASKS.c.kind,
+        TASKS.c.name,
+        TASKS.c.bpmn_id,
+        TASKS.c.state,
+        TASKS.c.mail_id,
+        MAILS.c.chrono,
+        MAILS.c.subject,
+        MAILS.c.confidential,
+        TASKS.c.document_id,
+        TASKS.c.unit_id,
+        TASKS.c.candidate_unit_id,
+        TASKS.c.candidate_role,
+        TASKS.c.assignee_id,
+        _ASSIGNEE.c.full_name,
+        TASKS.c.due_at,
+        TASKS.c.escalated_at,
+        TASKS.c.created_at,
+    )
+    .select_from(TASKS)
+    .outerjoin(MAILS, MAILS.c.id == TASKS.c.mail_id)
+    .outerjoin(_ASSIGNEE, _ASSIGNEE.c.id == TASKS.c.assignee_id)
+)
+_DUE_BEFORE: Final = TASKS.c.due_at < bindparam("now")
+_HELD_BY: Final = TASKS.c.assignee_id == bindparam("user_id")
+_HELD_BY_ANY: Final = TASKS.c.assignee_id.in_(bindparam("user_ids", expanding=True))
+_IN_UNITS: Final = TASKS.c.unit_id.in_(bindparam("unit_ids", expanding=True))
+
+
+@dataclass(frozen=True)
+class _TaskList:
+    count: Any
+    page: Any
+
+
+def _task_list(ids: Any, *, overdue: bool = False) -> _TaskList:
+    """The count and page statements of a list whose rows' ids and deadlines `ids` selects."""
+    found = ids.subquery("found")
+    # Overdue rows all have a deadline; other lists put tasks without one last.
+    due = found.c.due_at.asc() if overdue else nulls_last(found.c.due_at.asc())
+    chosen = (
+        select(found.c.id, found.c.due_at)
+        .order_by(due, found.c.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("chosen")
+    )
+    chosen_due = chosen.c.due_at.asc() if overdue else nulls_last(chosen.c.due_at.asc())
+    page = _SUMMARY.join_from(TASKS, chosen, chosen.c.id == TASKS.c.id).order_by(
+        chosen_due, chosen.c.id
+    )
+    capped = select(found.c.id).limit(COUNT_CAP + 1).subquery("capped")
+    count = select(func.count()).select_from(capped)
+    return _TaskList(count, page)
+
+
+def _active_ids(*conditions: ColumnElement[bool]) -> Any:
+    return select(TASKS.c.id, TASKS.c.due_at).where(ACTIVE, *conditions)
+
+
+# One branch per pool, the state repeated in each, so that each reads its own partial index.
+_POOL_IDS: Final = union(
+    select(TASKS.c.id, TASKS.c.due_at).where(OPEN, TASKS.c.candidate_unit_id == bindparam("unit")),
+    select(TASKS.c.id, TASKS.c.due_at).where(OPEN, TASKS.c.candidate_role == bindparam("role")),
+)
+_MINE: Final = _task_list(_active_ids(_HELD_BY))
+_MINE_OVERDUE: Final = _task_list(_active_ids(_HELD_BY, _DUE_BEFORE))
+_POOL: Final = _task_list(_POOL_IDS)
+_DELEGATED: Final = _task_list(_active_ids(_HELD_BY_ANY))
+_OVERDUE_IN_UNITS: Final = _task_list(_active_ids(_DUE_BEFORE, _IN_UNITS), overdue=True)
+_OVERDUE_ALL: Final = _task_list(_active_ids(_DUE_BEFORE), overdue=True)
+_UNIT_TREE: Final = select(UNITS.c.id, UNITS.c.parent_id, UNITS.c.manager_id)
+_DELEGATORS: Final = select(DELEGATIONS.c.from_user_id).where(
+    DELEGATIONS.c.to_user_id == bindparam("user_id"),
+    DELEGATIONS.c.starts_on <= bindparam("today"),
+    DELEGATIONS.c.ends_on >= bindparam("today"),
+    DELEGATIONS.c.ended_at.is_(None),
 )
 
 
@@ -530,12 +620,6 @@ def deadline_at(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
 def due_date(due_at: dt.datetime, tz: dt.tzinfo) -> dt.date:
     """The last day of a deadline made by `deadline_at` (the day before its moment)."""
     return (due_at.astimezone(tz) - dt.timedelta(microseconds=1)).date()
-
-
-def _capped_count(session: Session, conditions: Sequence[ColumnElement[bool]]) -> int:
-    """How many tasks match, counting no further than `COUNT_CAP + 1` (index rows only)."""
-    limited = select(Task.id).where(*conditions).limit(COUNT_CAP + 1).subquery("capped")
-    return session.execute(select(func.count()).select_from(limited)).scalar_one()
 
 
 def _mail_lines(chrono: str, subject: str, confidential: bool) -> tuple[str, str]:
@@ -1647,17 +1731,8 @@ class Tasks:
         """People whose tasks the actor holds today by delegation."""
         if actor.user_id is None:
             return set()
-        today = self.today()
-        return set(
-            session.execute(
-                select(Delegation.from_user_id).where(
-                    Delegation.to_user_id == actor.user_id,
-                    Delegation.starts_on <= today,
-                    Delegation.ends_on >= today,
-                    Delegation.ended_at.is_(None),
-                )
-            ).scalars()
-        )
+        params = {"user_id": actor.user_id, "today": self.today()}
+        return set(session.execute(_DELEGATORS, params).scalars())
 
     @staticmethod
     def _is_candidate(actor: Actor, row: Task) -> bool:
@@ -1695,9 +1770,7 @@ class Tasks:
             return set()
         children: dict[int | None, list[int]] = {}
         roots = []
-        for unit_id, parent_id, manager_id in session.execute(
-            select(Unit.id, Unit.parent_id, Unit.manager_id)
-        ):
+        for unit_id, parent_id, manager_id in session.execute(_UNIT_TREE):
             children.setdefault(parent_id, []).append(unit_id)
             if manager_id == actor.user_id:
                 roots.append(unit_id)
@@ -1725,14 +1798,14 @@ class Tasks:
         """Tasks I hold (claimed, or given to me by name), the earliest deadline first."""
         if actor.user_id is None:
             return TaskPage((), 0, 1, per_page)
-        return self._page([ACTIVE, Task.assignee_id == actor.user_id], page, per_page)
+        return self._page(_MINE, {"user_id": actor.user_id}, page, per_page)
 
     def unit_pool(self, actor: Actor, page: int = 1, per_page: int = 25) -> TaskPage:
         """Open tasks nobody has taken in my unit's pool, and in my role's."""
-        pools = self._pool_condition(actor)
+        pools = self._pool_params(actor)
         if pools is None:
             return TaskPage((), 0, 1, per_page)
-        return self._page([pools], page, per_page)
+        return self._page(_POOL, pools, page, per_page)
 
     def delegated_to_me(self, actor: Actor, page: int = 1, per_page: int = 25) -> TaskPage:
         """Tasks held by the people who delegated theirs to me today."""
@@ -1740,7 +1813,7 @@ class Tasks:
             delegators = self._delegators(uow.session, actor)
         if not delegators:
             return TaskPage((), 0, 1, per_page)
-        return self._page([ACTIVE, Task.assignee_id.in_(sorted(delegators))], page, per_page)
+        return self._page(_DELEGATED, {"user_ids": sorted(delegators)}, page, per_page)
 
     def overdue(
         self,
@@ -1753,12 +1826,12 @@ class Tasks:
         """Tasks past their deadline in the units I manage (all of them for admins, auditors)."""
         now = now or self.now()
         units = self._overdue_scope(actor, unit_id)
-        conditions: list[ColumnElement[bool]] = [ACTIVE, Task.due_at < now]
-        if units is not None:
-            if not units:
-                return TaskPage((), 0, 1, per_page)
-            conditions.append(Task.unit_id.in_(sorted(units)))
-        return self._page(conditions, page, per_page, order_by_due=True, now=now)
+        if units is None:
+            return self._page(_OVERDUE_ALL, {"now": now}, page, per_page, now=now)
+        if not units:
+            return TaskPage((), 0, 1, per_page)
+        params = {"now": now, "unit_ids": sorted(units)}
+        return self._page(_OVERDUE_IN_UNITS, params, page, per_page, now=now)
 
     def overdue_by_unit(
         self, actor: Actor, now: dt.datetime | None = None
@@ -1798,34 +1871,30 @@ class Tasks:
         with self._reader() as uow:
             session = uow.session
 
-            def count(*conditions: ColumnElement[bool]) -> int:
-                return min(_capped_count(session, conditions), COUNT_CAP)
+            def count(task_list: _TaskList, params: dict[str, Any]) -> int:
+                found: int = session.execute(task_list.count, params).scalar_one()
+                return min(found, COUNT_CAP)
 
-            mine = count(ACTIVE, Task.assignee_id == actor.user_id)
-            overdue_mine = count(ACTIVE, Task.assignee_id == actor.user_id, Task.due_at < now)
-            pools = self._pool_condition(actor)
-            pool = count(pools) if pools is not None else 0
+            mine = count(_MINE, {"user_id": actor.user_id})
+            overdue_mine = count(_MINE_OVERDUE, {"user_id": actor.user_id, "now": now})
+            pools = self._pool_params(actor)
+            pool = count(_POOL, pools) if pools is not None else 0
             delegators = self._delegators(session, actor)
-            delegated = count(ACTIVE, Task.assignee_id.in_(sorted(delegators))) if delegators else 0
+            delegated = count(_DELEGATED, {"user_ids": sorted(delegators)}) if delegators else 0
             managed = self._managed_units(session, actor)
             overdue_managed = (
-                count(ACTIVE, Task.unit_id.in_(sorted(managed)), Task.due_at < now)
+                count(_OVERDUE_IN_UNITS, {"now": now, "unit_ids": sorted(managed)})
                 if managed
                 else 0
             )
         return InboxCounts(mine, pool, delegated, overdue_mine, overdue_managed)
 
-    def _pool_condition(self, actor: Actor) -> ColumnElement[bool] | None:
+    @staticmethod
+    def _pool_params(actor: Actor) -> dict[str, Any] | None:
+        """The pools of my unit and of my role; a pool I have not (no unit) matches nothing."""
         if actor.user_id is None or actor.role in (None, Role.AUDITOR):
             return None
-        # The state is repeated inside each branch: SQLite then searches both partial indexes
-        # and merges them (a "multi-index OR"); outside, it scans one index whole.
-        pools: list[ColumnElement[bool]] = []
-        if actor.unit_id is not None:
-            pools.append(and_(OPEN, Task.candidate_unit_id == actor.unit_id))
-        if actor.role is not None:
-            pools.append(and_(OPEN, Task.candidate_role == actor.role.value))
-        return or_(*pools) if pools else None
+        return {"unit": actor.unit_id, "role": actor.role.value}
 
     def _overdue_scope(self, actor: Actor, unit_id: int | None) -> set[int] | None:
         """None: every unit. Otherwise the units whose overdue tasks the actor may list."""
@@ -1845,35 +1914,6 @@ class Tasks:
             if unit_id not in managed:
                 raise PermissionDenied("Vous ne gérez pas cette entité.")
             return unit_subtree(session, unit_id) & managed
-
-    def _summary_query(self) -> Any:
-        assignee = aliased(User)
-        return (
-            select(
-                Task.id,
-                Task.lock_version,
-                Task.kind,
-                Task.name,
-                Task.bpmn_id,
-                Task.state,
-                Task.mail_id,
-                Mail.chrono,
-                Mail.subject,
-                Mail.confidential,
-                Task.document_id,
-                Task.unit_id,
-                Task.candidate_unit_id,
-                Task.candidate_role,
-                Task.assignee_id,
-                assignee.full_name,
-                Task.due_at,
-                Task.escalated_at,
-                Task.created_at,
-            )
-            .select_from(Task)
-            .outerjoin(Mail, Mail.id == Task.mail_id)
-            .outerjoin(assignee, assignee.id == Task.assignee_id)
-        )
 
     def _summary(self, row: Any, now: dt.datetime) -> TaskSummary:
         state = TaskState(row.state)
@@ -1902,26 +1942,20 @@ class Tasks:
 
     def _page(
         self,
-        conditions: Sequence[ColumnElement[bool]],
+        task_list: _TaskList,
+        params: dict[str, Any],
         page: int,
         per_page: int,
-        order_by_due: bool = False,
         now: dt.datetime | None = None,
     ) -> TaskPage:
         page = max(1, page)
         per_page = min(max(1, per_page), MAX_PER_PAGE)
         now = now or self.now()
-        # Overdue rows all have a deadline; other lists put tasks without one last.
-        due = Task.due_at.asc() if order_by_due else nulls_last(Task.due_at.asc())
         with self._reader() as uow:
             session = uow.session
-            total = _capped_count(session, conditions)
+            total = session.execute(task_list.count, params).scalar_one()
             rows = session.execute(
-                self._summary_query()
-                .where(*conditions)
-                .order_by(due, Task.id)
-                .limit(per_page)
-                .offset((page - 1) * per_page)
+                task_list.page, {**params, "limit": per_page, "offset": (page - 1) * per_page}
             ).all()
         return TaskPage(
             tuple(self._summary(r, now) for r in rows),
@@ -1941,7 +1975,7 @@ class Tasks:
             row = session.get(Task, task_id)
             if row is None or not self._may_see(session, actor, row, delegators):
                 raise NotFound("Tâche introuvable.")
-            summary_row = session.execute(self._summary_query().where(Task.id == task_id)).one()
+            summary_row = session.execute(_SUMMARY.where(TASKS.c.id == task_id)).one()
             summary = self._summary(summary_row, self.now())
             if row.kind == TaskKind.ESCALATION:
                 offered: tuple[Outcome, ...] = ESCALATION_OUTCOMES
