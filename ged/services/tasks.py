@@ -1346,7 +1346,7 @@ class Tasks:
         """
         session = uow.session
         synced = _Synced()
-        # The completed row is already done (`_mark_done`): it is not listed.
+        # The completed row is already done (`_mark_done`): it is not among the active ones.
         rows = session.execute(_INSTANCE_ROWS, {"instance_id": context.instance_id}).all()
         active = [found for found in rows if found.state in _ACTIVE_STATES]
         ready_ids = {task.id for task in snapshot.ready_tasks}
