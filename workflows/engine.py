@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from importlib import resources
+from types import ModuleType
 from typing import Any, Final, TypeVar
 from uuid import UUID
 
@@ -48,6 +49,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, Th
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task
@@ -69,7 +71,8 @@ from workflows.timers import ClockedTimer, due_at
 MAX_DATA_BYTES: Final = 256 * 1024
 MAX_STATE_BYTES: Final = 16 * 1024 * 1024
 MAX_AUTOMATIC_STEPS: Final = 10_000
-STATE_FORMAT: Final = 1
+STATE_FORMAT: Final = 2
+READABLE_STATE_FORMATS: Final = (1, 2)
 BUNDLED_CIRCUITS: Final = ("incoming_mail", "outgoing_mail", "document_approval")
 
 _T = TypeVar("_T")
@@ -141,7 +144,24 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
 
 
 class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
-    """Compact JSON of an instance only, tagged with the circuit it belongs to."""
+    """Compact JSON of an instance only, tagged with the circuit it belongs to.
+
+    Format 2 (written since) lists the tasks of the instance as arrays, in creation order, each
+    naming its parent and children by their position in the list:
+
+        [id, parent, children, state, spec name, last state change, triggered,
+         internal data, data updates, data deletions]
+
+    The last three may be left out when empty. A task's data is stored as a delta against its
+    parent's (the root's in full), as SpiffWorkflow does. Values JSON cannot hold (a date in
+    data set by a script) go through SpiffWorkflow's registry as `{"typename": ...}` objects, and
+    the state says so (`typed`), so a state without them is loaded without walking every value.
+    Subprocesses and pending BPMN events keep SpiffWorkflow's own encoding: no bundled circuit
+    has them, and they are rare elsewhere.
+
+    Format 1 (SpiffWorkflow's generic converter minus the specs) is still loaded, so instances
+    saved before keep running; their next step saves them in format 2.
+    """
 
     def __init__(self) -> None:
         config = {**DEFAULT_CONFIG, BpmnWorkflow: _StateOnlyWorkflowConverter, Task: _TaskConverter}
@@ -150,19 +170,32 @@ class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
         self._lock = threading.Lock()
 
     def dumps(self, workflow: Any, circuit: Circuit) -> str:
-        with self._lock:
-            self.registry._encoder_mode = True
-            try:
-                dct: dict[str, Any] = self.to_dict(workflow)
-            finally:
-                self.registry._encoder_mode = False
-        dct[self.VERSION_KEY] = self.VERSION
+        dct = self._to_compact(workflow)
         dct["ged"] = {
             "format": STATE_FORMAT,
             "process_id": circuit.process_id,
             "sha256": circuit.sha256,
         }
-        return json.dumps(dct, cls=self._encoder_cls, separators=(",", ":"), ensure_ascii=False)
+        typed = False
+        registry = self.registry
+
+        def encode(value: Any) -> Any:
+            nonlocal typed
+            typename = registry.typenames.get(type(value))
+            if typename is not None:
+                typed = True
+                return registry.convert_to_dict[typename](value)
+            if callable(value) or isinstance(value, ModuleType):
+                return None
+            if isinstance(value, set):
+                return list(value)
+            raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+        text = json.dumps(dct, default=encode, separators=(",", ":"), ensure_ascii=False)
+        if typed:
+            dct["typed"] = True
+            text = json.dumps(dct, default=encode, separators=(",", ":"), ensure_ascii=False)
+        return text
 
     def loads(self, state: str, parsed: ParsedCircuit, script_engine: Any) -> Any:
         if not isinstance(state, str):
@@ -174,7 +207,7 @@ class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
         except ValueError:
             raise InvalidState("The saved state is not readable JSON.") from None
         meta = dct.pop("ged", None) if isinstance(dct, dict) else None
-        if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") not in READABLE_STATE_FORMATS:
             raise InvalidState("The saved state was not written by this circuit engine.")
         circuit = parsed.circuit
         if meta.get("process_id") != circuit.process_id:
@@ -189,13 +222,15 @@ class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
                 "version's definition."
             )
         try:
-            self.migrate(dct)
-            return self.registry.restore(
-                dct,
-                spec=parsed.spec,
-                subprocess_specs=parsed.subprocess_specs,
-                script_engine=script_engine,
-            )
+            if meta["format"] == 1:
+                self.migrate(dct)
+                return self.registry.restore(
+                    dct,
+                    spec=parsed.spec,
+                    subprocess_specs=parsed.subprocess_specs,
+                    script_engine=script_engine,
+                )
+            return self._from_compact(dct, parsed, script_engine)
         except CircuitError:
             raise
         except Exception as error:
@@ -203,6 +238,146 @@ class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
                 f"The saved state does not fit the circuit '{circuit.process_id}': "
                 f"{type(error).__name__}: {error}"
             ) from None
+
+    # Format 2
+
+    def _to_compact(self, workflow: Any) -> dict[str, Any]:
+        tasks = workflow.tasks
+        position = {task_id: n for n, task_id in enumerate(tasks)}
+        clean = self.registry.clean
+        rows: list[list[Any]] = []
+        for task in tasks.values():
+            parent = tasks.get(task._parent) if task._parent is not None else None
+            data = task.data
+            if parent is None:
+                updates, deletions = clean(data), []
+            else:
+                above = parent.data
+                updates = {k: v for k, v in data.items() if k not in above or above[k] != v}
+                if updates:
+                    updates = clean(updates)
+                deletions = [k for k in above if k not in data]
+            row = [
+                str(task.id),
+                position[task._parent] if parent is not None else None,
+                [position.get(child, str(child)) for child in task._children],
+                task._state,
+                task.task_spec.name,
+                task.last_state_change,
+                task.triggered,
+            ]
+            if deletions:
+                row += (task.internal_data, updates, deletions)
+            elif updates:
+                row += (task.internal_data, updates)
+            elif task.internal_data:
+                row.append(task.internal_data)
+            rows.append(row)
+        last = workflow.last_task
+        dct: dict[str, Any] = {
+            "tasks": rows,
+            "root": position[workflow.task_tree.id],
+            "last_task": position.get(last.id) if last is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "data": clean(workflow.data),
+            "correlations": workflow.correlations,
+        }
+        if workflow.subprocesses or workflow.bpmn_events:
+            with self._lock:
+                self.registry._encoder_mode = True
+                try:
+                    dct["subprocesses"] = {
+                        str(k): self.registry.convert(v) for k, v in workflow.subprocesses.items()
+                    }
+                    dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+                finally:
+                    self.registry._encoder_mode = False
+        return dct
+
+    def _from_compact(self, dct: dict[str, Any], parsed: ParsedCircuit, script_engine: Any) -> Any:
+        typed = dct.get("typed") is True
+        restore = self.registry.restore
+        workflow = BpmnWorkflow(
+            parsed.spec,
+            dict(parsed.subprocess_specs),
+            script_engine=script_engine,
+            deserializing=True,
+        )
+        specs = workflow.spec.task_specs
+        events = workflow.event_manager
+        rows = dct["tasks"]
+        ids = [_task_uuid(row[0]) for row in rows]
+        made: list[Any] = []
+        for n, row in enumerate(rows):
+            spec = specs.get(row[4])
+            if spec is None:
+                raise ValueError(f"the circuit has no step '{row[4]}'")
+            task = Task(workflow, spec, state=row[3], id=ids[n])
+            made.append(task)
+            parent = row[1]
+            task._parent = ids[parent] if parent is not None else None
+            task._children = [
+                ids[child] if type(child) is int else _task_uuid(child) for child in row[2]
+            ]
+            task.last_state_change = row[5]
+            task.triggered = row[6]
+            size = len(row)
+            internal = row[7] if size > 7 else {}
+            updates = row[8] if size > 8 else {}
+            if typed:
+                internal, updates = restore(internal), restore(updates)
+            task.internal_data = internal
+            if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
+                events.add_task(task)
+            if parent is None:
+                task.data = updates
+                continue
+            # The parent's values, each container copied one level deep, as SpiffWorkflow's
+            # own loader (`DeepMerge.merge({}, parent.data)`) gives them.
+            data = {
+                k: (copy.copy(v) if type(v) in _CONTAINERS else v)
+                for k, v in made[parent].data.items()
+            }
+            if updates:
+                data.update(updates)
+            if size > 9:
+                for key in row[9]:
+                    data.pop(key, None)
+            task.data = data
+        return self._finish_compact(dct, workflow, ids, typed)
+
+    def _finish_compact(
+        self, dct: dict[str, Any], workflow: Any, ids: list[UUID], typed: bool
+    ) -> Any:
+        tasks = workflow.tasks
+        workflow.task_tree = tasks[ids[dct["root"]]]
+        last = dct["last_task"]
+        workflow.last_task = tasks[ids[last]] if last is not None else None
+        workflow.success = dct["success"]
+        workflow.completed = dct["completed"]
+        workflow.correlations = dct["correlations"]
+        data = dct["data"]
+        workflow.data = self.registry.restore(data) if typed else data
+        subprocesses = dict(dct.get("subprocesses", {}))
+        if subprocesses:
+            self._subprocesses_from_dict(subprocesses, workflow, workflow)
+        workflow.bpmn_events = self.registry.restore(dct.get("bpmn_events", []))
+        return workflow
+
+    def _subprocesses_from_dict(
+        self, dct: dict[str, Any], workflow: Any, top_workflow: Any
+    ) -> None:
+        """SpiffWorkflow's own, as `BpmnWorkflowConverter.subprocesses_from_dict` does it:
+        parents before their children, which need the tasks they hang from."""
+        for task in list(workflow.tasks.values()):
+            if isinstance(task.task_spec, SubWorkflowTask) and str(task.id) in dct:
+                subprocess = self.registry.restore(
+                    dct.pop(str(task.id)), task=task, top_workflow=top_workflow
+                )
+                top_workflow.subprocesses[task.id] = subprocess
+                subprocess.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+                self._subprocesses_from_dict(dct, subprocess, top_workflow)
 
 
 # -- The engine ---------------------------------------------------------------------------------
@@ -426,6 +601,7 @@ def _plain_data(data: Mapping[str, Any], what: str) -> dict[str, Any]:
 
 
 _SCALARS: Final = (str, int, float, bool, type(None))
+_CONTAINERS: Final = frozenset((dict, list, set))
 
 
 def _copy_data(value: Any) -> Any:

@@ -584,7 +584,9 @@ class Task(Base):
     """One open or past human step: a ready user task of an instance, or an escalation.
 
     Inboxes, overdue lists and counts read this table only. Active rows (open: in a pool, nobody
-    has taken it; claimed: someone holds it) have partial indexes per way of listing them.
+    has taken it; claimed: someone holds it) have partial indexes per way of listing them; on
+    PostgreSQL they carry the id, so a list picks its page from the index alone (SQLite's
+    index entries end with the rowid, the id, already).
     """
 
     __tablename__ = "task"
@@ -598,6 +600,7 @@ class Task(Base):
             "due_at",
             postgresql_where=text(ACTIVE_TASK),
             sqlite_where=text(ACTIVE_TASK),
+            postgresql_include=["id"],
         ),
         Index(
             "ix_task_unit_pool",
@@ -605,6 +608,7 @@ class Task(Base):
             "due_at",
             postgresql_where=text(OPEN_TASK),
             sqlite_where=text(OPEN_TASK),
+            postgresql_include=["id"],
         ),
         Index(
             "ix_task_role_pool",
@@ -612,6 +616,7 @@ class Task(Base):
             "due_at",
             postgresql_where=text(OPEN_TASK),
             sqlite_where=text(OPEN_TASK),
+            postgresql_include=["id"],
         ),
         Index(
             "ix_task_unit_active",
@@ -619,12 +624,14 @@ class Task(Base):
             "due_at",
             postgresql_where=text(ACTIVE_TASK),
             sqlite_where=text(ACTIVE_TASK),
+            postgresql_include=["id"],
         ),
         Index(
             "ix_task_due_active",
             "due_at",
             postgresql_where=text(ACTIVE_TASK),
             sqlite_where=text(ACTIVE_TASK),
+            postgresql_include=["id"],
         ),
     )
 

@@ -7,9 +7,9 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,18 @@ from ged.clock import now_in
 from ged.domain.model import AuditAction, Role
 
 GENESIS_HASH = "0" * 64
+
+# Every service step ends with an event, so these are built once, on the tables' Core columns:
+# building an ORM query and flushing two objects cost about 1 ms a step, running these 0.1 ms.
+_EVENTS: Final = AuditEvent.metadata.tables["audit_event"]
+_HEAD: Final = AuditHead.metadata.tables["audit_head"]
+_LOCK_HEAD: Final = select(_HEAD.c.last_event_id, _HEAD.c.last_hash).with_for_update()
+_INSERT_EVENT: Final = insert(_EVENTS)
+_MOVE_HEAD: Final = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(last_event_id=bindparam("b_id"), last_hash=bindparam("b_hash"))
+)
 
 
 @dataclass(frozen=True)
@@ -55,18 +67,25 @@ class Actor:
 
 def canonical_content(event: AuditEvent) -> str:
     """The event's fields as canonical JSON; any change to a stored row changes it."""
-    at = event.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
-    content = {
-        "id": event.id,
-        "at": at,
-        "actor_id": event.actor_id,
-        "actor_name": event.actor_name,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "ip": event.ip,
-        "details": event.details,
-    }
+    return _canonical(
+        {
+            "id": event.id,
+            "at": event.at,
+            "actor_id": event.actor_id,
+            "actor_name": event.actor_name,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "ip": event.ip,
+            "details": event.details,
+        }
+    )
+
+
+def _canonical(values: Mapping[str, Any]) -> str:
+    content = dict(values)
+    at: dt.datetime = content["at"]
+    content["at"] = at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -81,46 +100,49 @@ def record(
     object_type: str = "",
     object_id: object = "",
     details: Mapping[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event; it is kept only if the caller's transaction commits."""
-    head = _lock_head(session)
-    event = AuditEvent(
-        id=head.last_event_id + 1,
-        at=now_in(session),
-        actor_id=actor.user_id,
-        actor_name=actor.username[:64],
-        action=action.value,
-        object_type=object_type,
-        object_id=str(object_id) if object_id != "" else "",
-        ip=actor.ip[:64],
-        details=dict(details or {}),
-        prev_hash=head.last_hash,
-        hash="",
-    )
-    event.hash = chain_hash(event.prev_hash, canonical_content(event))
-    session.add(event)
-    head.last_event_id = event.id
-    head.last_hash = event.hash
+) -> int:
+    """Append one event and give its id; it is kept only if the caller's transaction commits.
+
+    The caller's pending changes are flushed first, as before the event: the chain head is the
+    last lock the transaction takes, and it holds it for the fewest statements.
+    """
     session.flush()
-    return event
+    last_event_id, last_hash = _lock_head(session)
+    values: dict[str, Any] = {
+        "id": last_event_id + 1,
+        "at": now_in(session),
+        "actor_id": actor.user_id,
+        "actor_name": actor.username[:64],
+        "action": action.value,
+        "object_type": object_type,
+        "object_id": str(object_id) if object_id != "" else "",
+        "ip": actor.ip[:64],
+        "details": dict(details or {}),
+    }
+    event_hash = chain_hash(last_hash, _canonical(values))
+    connection = session.connection()
+    connection.execute(_INSERT_EVENT, {**values, "prev_hash": last_hash, "hash": event_hash})
+    connection.execute(_MOVE_HEAD, {"b_id": values["id"], "b_hash": event_hash})
+    return int(values["id"])
 
 
-def _lock_head(session: Session) -> AuditHead:
+def _lock_head(session: Session) -> tuple[int, str]:
     """The chain head, locked until the transaction ends: writers append one at a time."""
-    head = session.execute(select(AuditHead).with_for_update()).scalar_one_or_none()
+    connection = session.connection()
+    head = connection.execute(_LOCK_HEAD).one_or_none()
     if head is None:
         # The first writers of a new database race to create the row. A plain INSERT would
         # let all but one fail (PostgreSQL); with ON CONFLICT DO NOTHING the others wait for
         # the winner's commit, then lock the row it made like any later writer.
-        dialect = session.get_bind().dialect.name
+        dialect = connection.dialect.name
         insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(
-            insert_fn(AuditHead)
+        connection.execute(
+            insert_fn(_HEAD)
             .values(id=1, last_event_id=0, last_hash=GENESIS_HASH)
-            .on_conflict_do_nothing(index_elements=[AuditHead.id])
+            .on_conflict_do_nothing(index_elements=[_HEAD.c.id])
         )
-        head = session.execute(select(AuditHead).with_for_update()).scalar_one()
-    return head
+        head = connection.execute(_LOCK_HEAD).one()
+    return int(head.last_event_id), str(head.last_hash)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    and_,
     bindparam,
     func,
     insert,
@@ -35,6 +34,7 @@ from sqlalchemy import (
     nulls_last,
     or_,
     select,
+    union,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -98,6 +98,7 @@ MAILS: Final = Mail.metadata.tables["mail"]
 UNITS: Final = Unit.metadata.tables["unit"]
 USERS: Final = User.metadata.tables["users"]
 MAIL_UNITS: Final = MailUnit.metadata.tables["mail_unit"]
+DELEGATIONS: Final = Delegation.metadata.tables["delegation"]
 MAX_COMMENT = 5000
 MAX_ATTACHMENTS = 10
 MAX_PER_PAGE = 200
@@ -206,7 +207,9 @@ _SAVE_STATE: Final = (
     )
 )
 _SAVE_FINISHED: Final = _SAVE_STATE.values(status="finished", finished_at=bindparam("b_now"))
-_ACTIVE_ROWS: Final = select(
+# All the instance's rows: the active ones to sync, and who holds or held each (see
+# `_holders_moved`); an instance has a few dozen rows at most.
+_INSTANCE_ROWS: Final = select(
     TASKS.c.id,
     TASKS.c.kind,
     TASKS.c.engine_task_id,
@@ -215,7 +218,12 @@ _ACTIVE_ROWS: Final = select(
     TASKS.c.assignee_id,
     TASKS.c.due_at,
     TASKS.c.escalated_task_id,
-).where(TASKS.c.instance_id == bindparam("instance_id"), ACTIVE)
+    TASKS.c.state,
+    TASKS.c.candidate_user_id,
+    TASKS.c.completed_by_id,
+    TASKS.c.candidate_unit_id,
+).where(TASKS.c.instance_id == bindparam("instance_id"))
+_ACTIVE_STATES: Final = frozenset({"open", "claimed"})
 _CANCEL_ROWS: Final = (
     update(TASKS)
     .where(TASKS.c.id.in_(bindparam("b_ids", expanding=True)), ACTIVE)
@@ -286,6 +294,95 @@ _MAIL_DUE_ON: Final = (
     update(MAILS)
     .where(MAILS.c.id == bindparam("b_id"))
     .values(due_on=bindparam("b_due_on"), updated_at=bindparam("b_now"))
+)
+
+
+# -- The inbox lists, built once --------------------------------------------------------------------
+# Each list is two statements: its count (capped) and its page. The page first picks the ids of
+# its rows from the list's partial index alone (a covering index: no table row is read to sort
+# them), then reads those rows and their mail and holder. Reading every candidate row with its
+# joins before sorting cost milliseconds on a pool of a few hundred tasks.
+_ASSIGNEE: Final = USERS.alias("assignee")
+_SUMMARY: Final = (
+    select(
+        TASKS.c.id,
+        TASKS.c.lock_version,
+        TASKS.c.kind,
+        TASKS.c.name,
+        TASKS.c.bpmn_id,
+        TASKS.c.state,
+        TASKS.c.mail_id,
+        MAILS.c.chrono,
+        MAILS.c.subject,
+        MAILS.c.confidential,
+        TASKS.c.document_id,
+        TASKS.c.unit_id,
+        TASKS.c.candidate_unit_id,
+        TASKS.c.candidate_role,
+        TASKS.c.assignee_id,
+        _ASSIGNEE.c.full_name,
+        TASKS.c.due_at,
+        TASKS.c.escalated_at,
+        TASKS.c.created_at,
+    )
+    .select_from(TASKS)
+    .outerjoin(MAILS, MAILS.c.id == TASKS.c.mail_id)
+    .outerjoin(_ASSIGNEE, _ASSIGNEE.c.id == TASKS.c.assignee_id)
+)
+_DUE_BEFORE: Final = TASKS.c.due_at < bindparam("now")
+_HELD_BY: Final = TASKS.c.assignee_id == bindparam("user_id")
+_HELD_BY_ANY: Final = TASKS.c.assignee_id.in_(bindparam("user_ids", expanding=True))
+_IN_UNITS: Final = TASKS.c.unit_id.in_(bindparam("unit_ids", expanding=True))
+
+
+@dataclass(frozen=True)
+class _TaskList:
+    count: Any
+    page: Any
+
+
+def _task_list(ids: Any, *, overdue: bool = False) -> _TaskList:
+    """The count and page statements of a list whose rows' ids and deadlines `ids` selects."""
+    found = ids.subquery("found")
+    # Overdue rows all have a deadline; other lists put tasks without one last.
+    due = found.c.due_at.asc() if overdue else nulls_last(found.c.due_at.asc())
+    chosen = (
+        select(found.c.id, found.c.due_at)
+        .order_by(due, found.c.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("chosen")
+    )
+    chosen_due = chosen.c.due_at.asc() if overdue else nulls_last(chosen.c.due_at.asc())
+    page = _SUMMARY.join_from(TASKS, chosen, chosen.c.id == TASKS.c.id).order_by(
+        chosen_due, chosen.c.id
+    )
+    capped = select(found.c.id).limit(COUNT_CAP + 1).subquery("capped")
+    count = select(func.count()).select_from(capped)
+    return _TaskList(count, page)
+
+
+def _active_ids(*conditions: ColumnElement[bool]) -> Any:
+    return select(TASKS.c.id, TASKS.c.due_at).where(ACTIVE, *conditions)
+
+
+# One branch per pool, the state repeated in each, so that each reads its own partial index.
+_POOL_IDS: Final = union(
+    select(TASKS.c.id, TASKS.c.due_at).where(OPEN, TASKS.c.candidate_unit_id == bindparam("unit")),
+    select(TASKS.c.id, TASKS.c.due_at).where(OPEN, TASKS.c.candidate_role == bindparam("role")),
+)
+_MINE: Final = _task_list(_active_ids(_HELD_BY))
+_MINE_OVERDUE: Final = _task_list(_active_ids(_HELD_BY, _DUE_BEFORE))
+_POOL: Final = _task_list(_POOL_IDS)
+_DELEGATED: Final = _task_list(_active_ids(_HELD_BY_ANY))
+_OVERDUE_IN_UNITS: Final = _task_list(_active_ids(_DUE_BEFORE, _IN_UNITS), overdue=True)
+_OVERDUE_ALL: Final = _task_list(_active_ids(_DUE_BEFORE), overdue=True)
+_UNIT_TREE: Final = select(UNITS.c.id, UNITS.c.parent_id, UNITS.c.manager_id)
+_DELEGATORS: Final = select(DELEGATIONS.c.from_user_id).where(
+    DELEGATIONS.c.to_user_id == bindparam("user_id"),
+    DELEGATIONS.c.starts_on <= bindparam("today"),
+    DELEGATIONS.c.ends_on >= bindparam("today"),
+    DELEGATIONS.c.ended_at.is_(None),
 )
 
 
@@ -473,6 +570,8 @@ class _Context:
     people: dict[int, emails.Recipient] = field(default_factory=dict)
     # The mail as notifications name it, when the step read the mail already.
     mail: emails.MailRef | None = None
+    # The item's index entry is rewritten after the commit (once, whatever changed it).
+    reindex_queued: bool = False
     _first_unit: int | None = None
     _first_unit_loaded: bool = False
 
@@ -538,10 +637,60 @@ def due_date(due_at: dt.datetime, tz: dt.tzinfo) -> dt.date:
     return (due_at.astimezone(tz) - dt.timedelta(microseconds=1)).date()
 
 
-def _capped_count(session: Session, conditions: Sequence[ColumnElement[bool]]) -> int:
-    """How many tasks match, counting no further than `COUNT_CAP + 1` (index rows only)."""
-    limited = select(Task.id).where(*conditions).limit(COUNT_CAP + 1).subquery("capped")
-    return session.execute(select(func.count()).select_from(limited)).scalar_one()
+_HeldBy = tuple[int | None, int | None, int | None, int | None]
+
+
+def _holder_sets(rows: Iterable[_HeldBy]) -> tuple[set[int], set[int], set[int]]:
+    """Assignees, named or finishing people, and pool units: the index's task holders (see
+    `ged.services.search`), from (assignee, named candidate, completed by, pool unit) values."""
+    assignees: set[int] = set()
+    users: set[int] = set()
+    units: set[int] = set()
+    for assignee, candidate, completer, unit in rows:
+        if assignee is not None:
+            assignees.add(assignee)
+        if candidate is not None:
+            users.add(candidate)
+        if completer is not None:
+            users.add(completer)
+        if unit is not None:
+            units.add(unit)
+    return assignees, users, units
+
+
+def _holders_moved(
+    rows: Sequence[Any],
+    created: Sequence[Mapping[str, Any]],
+    completed: Task | None,
+    held: _HeldBy | None,
+) -> bool:
+    """Whether a step changed who holds or held a task of the instance, as the item's search
+    index entry lists them: most steps do not (the next task goes to a pool or a person
+    already there), and rewriting the entry costs more than the rest of the step.
+
+    `rows`: the instance's rows, read after the completed one was closed; `created`: the values
+    of the rows the step inserts; `held`: the completed row's holders before the step. Rows
+    of the item's other instances are not looked at: a holder found only there counts as new,
+    which rewrites the entry for nothing but never misses a change.
+    """
+    if completed is not None and held is None:
+        return True
+    now_held: list[_HeldBy] = [
+        (row.assignee_id, row.candidate_user_id, row.completed_by_id, row.candidate_unit_id)
+        for row in rows
+    ]
+    before = [
+        values
+        for row, values in zip(rows, now_held, strict=True)
+        if completed is None or row.id != completed.id
+    ]
+    if held is not None:
+        before.append(held)
+    after = now_held + [
+        (values["assignee_id"], values["candidate_user_id"], None, values["candidate_unit_id"])
+        for values in created
+    ]
+    return _holder_sets(before) != _holder_sets(after)
 
 
 def _plain_value(value: Any) -> int | str | None:
@@ -909,9 +1058,15 @@ class Tasks:
                 if not TaskState(state).active:
                     raise Conflict("Quelqu'un d'autre a terminé cette tâche avant vous.") from None
                 raise
+            held: _HeldBy = (
+                row.assignee_id,
+                row.candidate_user_id,
+                row.completed_by_id,
+                row.candidate_unit_id,
+            )
             self._mark_done(session, row, actor, outcome, comment, now)
             attachment_ids = self._attach(uow, actor, row, files, stored)
-            synced = self._sync(uow, context, snapshot, now, completed=row)
+            synced = self._sync(uow, context, snapshot, now, completed=row, held=held)
             status = self._follow_mail(uow, context, snapshot, now, instance.status)
             if "processing_deadline" in payload and row.mail_id is not None:
                 self._follow_due_date(session, row.mail_id, payload["processing_deadline"], now)
@@ -1204,6 +1359,11 @@ class Tasks:
         elif document_id is not None:
             uow.on_commit(self._index_document_later(document_id))
 
+    def _reindex_once(self, uow: UnitOfWork, context: _Context) -> None:
+        if not context.reindex_queued:
+            context.reindex_queued = True
+            self._reindex_holders(uow, context.mail_id, context.document_id)
+
     # -- Bringing the task table in line -------------------------------------------------------
 
     def _sync(
@@ -1213,21 +1373,24 @@ class Tasks:
         snapshot: Snapshot,
         now: dt.datetime,
         completed: Task | None,
+        held: _HeldBy | None = None,
     ) -> _Synced:
         """Make the instance's active rows the snapshot's ready tasks: insert, cancel, re-date.
 
         Core statements on the table, not ORM objects: this runs at every step. Rows changed
         here bump `lock_version` as the ORM does, so a form opened before stays stale.
+        `held`: the completed row's holders before the step (see `_holders_moved`).
         """
         session = uow.session
         synced = _Synced()
-        # The completed row is already done (`_mark_done`): it is not listed.
-        active = session.execute(_ACTIVE_ROWS, {"instance_id": context.instance_id}).all()
+        # The completed row is already done (`_mark_done`): it is not among the active ones.
+        rows = session.execute(_INSTANCE_ROWS, {"instance_id": context.instance_id}).all()
+        active = [found for found in rows if found.state in _ACTIVE_STATES]
         ready_ids = {task.id for task in snapshot.ready_tasks}
         closed: set[int] = {completed.id} if completed is not None else set()
         existing: dict[str, _Row] = {}
         for found in active:
-            row = _Row(*found)
+            row = _Row(*found[:8])
             if row.kind != TaskKind.USER:
                 continue
             if row.engine_task_id not in ready_ids:
@@ -1267,8 +1430,8 @@ class Tasks:
                     )
                 )
         self._notify_new(uow, context, synced.created, now)
-        if synced.created or completed is not None:
-            self._reindex_holders(uow, context.mail_id, context.document_id)
+        if (new_rows or completed is not None) and _holders_moved(rows, new_rows, completed, held):
+            self._reindex_once(uow, context)
         for event in snapshot.events:
             if event.kind != "escalation":
                 synced.notes.append(f"événement {event.kind} « {event.name} » non traité")
@@ -1476,8 +1639,7 @@ class Tasks:
         result = uow.session.execute(statement, values)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
-        mail_id = context.mail_id
-        uow.on_commit(lambda: self._jobs.enqueue(INDEX_MAIL, mail_id))
+        self._reindex_once(uow, context)
         return status.value
 
     def _follow_due_date(
@@ -1634,17 +1796,8 @@ class Tasks:
         """People whose tasks the actor holds today by delegation."""
         if actor.user_id is None:
             return set()
-        today = self.today()
-        return set(
-            session.execute(
-                select(Delegation.from_user_id).where(
-                    Delegation.to_user_id == actor.user_id,
-                    Delegation.starts_on <= today,
-                    Delegation.ends_on >= today,
-                    Delegation.ended_at.is_(None),
-                )
-            ).scalars()
-        )
+        params = {"user_id": actor.user_id, "today": self.today()}
+        return set(session.execute(_DELEGATORS, params).scalars())
 
     @staticmethod
     def _is_candidate(actor: Actor, row: Task) -> bool:
@@ -1682,9 +1835,7 @@ class Tasks:
             return set()
         children: dict[int | None, list[int]] = {}
         roots = []
-        for unit_id, parent_id, manager_id in session.execute(
-            select(Unit.id, Unit.parent_id, Unit.manager_id)
-        ):
+        for unit_id, parent_id, manager_id in session.execute(_UNIT_TREE):
             children.setdefault(parent_id, []).append(unit_id)
             if manager_id == actor.user_id:
                 roots.append(unit_id)
@@ -1712,14 +1863,14 @@ class Tasks:
         """Tasks I hold (claimed, or given to me by name), the earliest deadline first."""
         if actor.user_id is None:
             return TaskPage((), 0, 1, per_page)
-        return self._page([ACTIVE, Task.assignee_id == actor.user_id], page, per_page)
+        return self._page(_MINE, {"user_id": actor.user_id}, page, per_page)
 
     def unit_pool(self, actor: Actor, page: int = 1, per_page: int = 25) -> TaskPage:
         """Open tasks nobody has taken in my unit's pool, and in my role's."""
-        pools = self._pool_condition(actor)
+        pools = self._pool_params(actor)
         if pools is None:
             return TaskPage((), 0, 1, per_page)
-        return self._page([pools], page, per_page)
+        return self._page(_POOL, pools, page, per_page)
 
     def delegated_to_me(self, actor: Actor, page: int = 1, per_page: int = 25) -> TaskPage:
         """Tasks held by the people who delegated theirs to me today."""
@@ -1727,7 +1878,7 @@ class Tasks:
             delegators = self._delegators(uow.session, actor)
         if not delegators:
             return TaskPage((), 0, 1, per_page)
-        return self._page([ACTIVE, Task.assignee_id.in_(sorted(delegators))], page, per_page)
+        return self._page(_DELEGATED, {"user_ids": sorted(delegators)}, page, per_page)
 
     def overdue(
         self,
@@ -1740,12 +1891,12 @@ class Tasks:
         """Tasks past their deadline in the units I manage (all of them for admins, auditors)."""
         now = now or self.now()
         units = self._overdue_scope(actor, unit_id)
-        conditions: list[ColumnElement[bool]] = [ACTIVE, Task.due_at < now]
-        if units is not None:
-            if not units:
-                return TaskPage((), 0, 1, per_page)
-            conditions.append(Task.unit_id.in_(sorted(units)))
-        return self._page(conditions, page, per_page, order_by_due=True, now=now)
+        if units is None:
+            return self._page(_OVERDUE_ALL, {"now": now}, page, per_page, now=now)
+        if not units:
+            return TaskPage((), 0, 1, per_page)
+        params = {"now": now, "unit_ids": sorted(units)}
+        return self._page(_OVERDUE_IN_UNITS, params, page, per_page, now=now)
 
     def overdue_by_unit(
         self, actor: Actor, now: dt.datetime | None = None
@@ -1785,34 +1936,30 @@ class Tasks:
         with self._reader() as uow:
             session = uow.session
 
-            def count(*conditions: ColumnElement[bool]) -> int:
-                return min(_capped_count(session, conditions), COUNT_CAP)
+            def count(task_list: _TaskList, params: dict[str, Any]) -> int:
+                found: int = session.execute(task_list.count, params).scalar_one()
+                return min(found, COUNT_CAP)
 
-            mine = count(ACTIVE, Task.assignee_id == actor.user_id)
-            overdue_mine = count(ACTIVE, Task.assignee_id == actor.user_id, Task.due_at < now)
-            pools = self._pool_condition(actor)
-            pool = count(pools) if pools is not None else 0
+            mine = count(_MINE, {"user_id": actor.user_id})
+            overdue_mine = count(_MINE_OVERDUE, {"user_id": actor.user_id, "now": now})
+            pools = self._pool_params(actor)
+            pool = count(_POOL, pools) if pools is not None else 0
             delegators = self._delegators(session, actor)
-            delegated = count(ACTIVE, Task.assignee_id.in_(sorted(delegators))) if delegators else 0
+            delegated = count(_DELEGATED, {"user_ids": sorted(delegators)}) if delegators else 0
             managed = self._managed_units(session, actor)
             overdue_managed = (
-                count(ACTIVE, Task.unit_id.in_(sorted(managed)), Task.due_at < now)
+                count(_OVERDUE_IN_UNITS, {"now": now, "unit_ids": sorted(managed)})
                 if managed
                 else 0
             )
         return InboxCounts(mine, pool, delegated, overdue_mine, overdue_managed)
 
-    def _pool_condition(self, actor: Actor) -> ColumnElement[bool] | None:
+    @staticmethod
+    def _pool_params(actor: Actor) -> dict[str, Any] | None:
+        """The pools of my unit and of my role; a pool I have not (no unit) matches nothing."""
         if actor.user_id is None or actor.role in (None, Role.AUDITOR):
             return None
-        # The state is repeated inside each branch: SQLite then searches both partial indexes
-        # and merges them (a "multi-index OR"); outside, it scans one index whole.
-        pools: list[ColumnElement[bool]] = []
-        if actor.unit_id is not None:
-            pools.append(and_(OPEN, Task.candidate_unit_id == actor.unit_id))
-        if actor.role is not None:
-            pools.append(and_(OPEN, Task.candidate_role == actor.role.value))
-        return or_(*pools) if pools else None
+        return {"unit": actor.unit_id, "role": actor.role.value}
 
     def _overdue_scope(self, actor: Actor, unit_id: int | None) -> set[int] | None:
         """None: every unit. Otherwise the units whose overdue tasks the actor may list."""
@@ -1832,35 +1979,6 @@ class Tasks:
             if unit_id not in managed:
                 raise PermissionDenied("Vous ne gérez pas cette entité.")
             return unit_subtree(session, unit_id) & managed
-
-    def _summary_query(self) -> Any:
-        assignee = aliased(User)
-        return (
-            select(
-                Task.id,
-                Task.lock_version,
-                Task.kind,
-                Task.name,
-                Task.bpmn_id,
-                Task.state,
-                Task.mail_id,
-                Mail.chrono,
-                Mail.subject,
-                Mail.confidential,
-                Task.document_id,
-                Task.unit_id,
-                Task.candidate_unit_id,
-                Task.candidate_role,
-                Task.assignee_id,
-                assignee.full_name,
-                Task.due_at,
-                Task.escalated_at,
-                Task.created_at,
-            )
-            .select_from(Task)
-            .outerjoin(Mail, Mail.id == Task.mail_id)
-            .outerjoin(assignee, assignee.id == Task.assignee_id)
-        )
 
     def _summary(self, row: Any, now: dt.datetime) -> TaskSummary:
         state = TaskState(row.state)
@@ -1889,26 +2007,20 @@ class Tasks:
 
     def _page(
         self,
-        conditions: Sequence[ColumnElement[bool]],
+        task_list: _TaskList,
+        params: dict[str, Any],
         page: int,
         per_page: int,
-        order_by_due: bool = False,
         now: dt.datetime | None = None,
     ) -> TaskPage:
         page = max(1, page)
         per_page = min(max(1, per_page), MAX_PER_PAGE)
         now = now or self.now()
-        # Overdue rows all have a deadline; other lists put tasks without one last.
-        due = Task.due_at.asc() if order_by_due else nulls_last(Task.due_at.asc())
         with self._reader() as uow:
             session = uow.session
-            total = _capped_count(session, conditions)
+            total = session.execute(task_list.count, params).scalar_one()
             rows = session.execute(
-                self._summary_query()
-                .where(*conditions)
-                .order_by(due, Task.id)
-                .limit(per_page)
-                .offset((page - 1) * per_page)
+                task_list.page, {**params, "limit": per_page, "offset": (page - 1) * per_page}
             ).all()
         return TaskPage(
             tuple(self._summary(r, now) for r in rows),
@@ -1928,7 +2040,7 @@ class Tasks:
             row = session.get(Task, task_id)
             if row is None or not self._may_see(session, actor, row, delegators):
                 raise NotFound("Tâche introuvable.")
-            summary_row = session.execute(self._summary_query().where(Task.id == task_id)).one()
+            summary_row = session.execute(_SUMMARY.where(TASKS.c.id == task_id)).one()
             summary = self._summary(summary_row, self.now())
             if row.kind == TaskKind.ESCALATION:
                 offered: tuple[Outcome, ...] = ESCALATION_OUTCOMES

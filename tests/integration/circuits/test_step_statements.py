@@ -68,7 +68,7 @@ def counting(container: Container) -> Iterator[Writes]:
 
 # The `incoming_mail` path of the benchmark: (step, who, outcome, data, statement budget).
 # A budget counts: the step's read (task, instance, mail in one), the instance's optimistic
-# save, the task row, the instance's active rows, holder lookups and new rows, the mail's
+# save, the task row, the instance's rows, holder lookups and new rows, the mail's
 # status or deadline when they change, a notification and an e-mail for a task given by name
 # (the mail's chrono and subject come with the first read), and the audit event with its chain
 # head (three statements).
