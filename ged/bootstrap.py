@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from huey import Huey
 from sqlalchemy import Engine, select
@@ -92,8 +93,9 @@ def build(
     engine = engine or make_engine(settings.effective_database_url)
     passwords = passwords or Passwords()
     write_factory, read_factory = make_sessionmakers(engine)
-    writer = partial(UnitOfWork, write_factory, clock)
-    reader = partial(UnitOfWork, read_factory, clock)
+    zone = ZoneInfo(settings.timezone)
+    writer = partial(UnitOfWork, write_factory, clock, zone)
+    reader = partial(UnitOfWork, read_factory, clock, zone)
     store = FileStore(settings.store_dir)
     accounts = Accounts(writer, reader, passwords, settings.security)
     max_file_bytes = settings.store.max_file_mb * MEGABYTE

@@ -16,6 +16,8 @@ Clock = Callable[[], dt.datetime]
 
 # Where a unit of work leaves its clock in ``Session.info``, for code given only a session.
 SESSION_KEY = "ged.clock"
+# And the agency's time zone: its days (delegations, deadlines) are not UTC days.
+TIMEZONE_KEY = "ged.timezone"
 
 
 def utc_now() -> dt.datetime:
@@ -54,3 +56,13 @@ def session_clock(session: _HasInfo) -> Clock:
 
 def now_in(session: _HasInfo) -> dt.datetime:
     return session_clock(session)()
+
+
+def today_in(session: _HasInfo) -> dt.date:
+    """The agency's current day for the unit of work that opened ``session`` (UTC for any other).
+
+    Around midnight the agency's day and the UTC day differ; a delegation "from the 7th" must
+    start when the 7th starts in the agency."""
+    zone = session.info.get(TIMEZONE_KEY)
+    now = now_in(session)
+    return (now.astimezone(zone) if isinstance(zone, dt.tzinfo) else now).date()

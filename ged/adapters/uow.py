@@ -12,7 +12,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session, sessionmaker
 
 from ged.adapters.orm import utcnow
-from ged.clock import SESSION_KEY, Clock, utc_now
+from ged.clock import SESSION_KEY, TIMEZONE_KEY, Clock, utc_now
 
 logger = logging.getLogger(__name__)
 _UOW_KEY = "ged.unit_of_work"
@@ -21,9 +21,15 @@ _UOW_KEY = "ged.unit_of_work"
 class UnitOfWork:
     """``with uow: ...; uow.commit()``: leaving the block without committing rolls back."""
 
-    def __init__(self, factory: sessionmaker[Session], clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        clock: Clock = utc_now,
+        timezone: dt.tzinfo = dt.UTC,
+    ) -> None:
         self._factory = factory
         self.clock = clock
+        self.timezone = timezone
         self._session: Session | None = None
         self._on_commit: list[Callable[[], None]] = []
 
@@ -37,6 +43,7 @@ class UnitOfWork:
         self._session = self._factory()
         self._session.info[_UOW_KEY] = self
         self._session.info[SESSION_KEY] = self.clock
+        self._session.info[TIMEZONE_KEY] = self.timezone
         return self
 
     @staticmethod

@@ -21,6 +21,7 @@ from ged.adapters.orm import (
     Task,
     Unit,
 )
+from ged.clock import today_in
 from ged.domain.model import Role
 from ged.domain.search import Visibility
 from ged.services.audit import Actor
@@ -50,13 +51,12 @@ def can_write_registry(actor: Actor) -> bool:
     return actor.user_id is None or actor.role in AGENCY_WIDE
 
 
-def task_holders(actor: Actor, units: set[int]) -> ColumnElement[bool]:
+def task_holders(actor: Actor, units: set[int], today: dt.date) -> ColumnElement[bool]:
     """Condition on ``Task`` rows the actor holds or held: theirs, their pool's, a delegator's.
 
     Held means given to them (by name or as their delegate), done by them, or in the pool of
-    their unit (or a unit below it).
+    their unit (or a unit below it). ``today``: the agency's day, which delegations count in.
     """
-    today = dt.datetime.now(dt.UTC).date()
     # A subquery, not a list read first: the permission stays one statement.
     delegators = select(Delegation.from_user_id).where(
         Delegation.to_user_id == actor.user_id,
@@ -90,7 +90,11 @@ def visible_mail(session: Session, actor: Actor) -> ColumnElement[bool]:
     units = unit_subtree(session, actor.unit_id)
     # Holding a task opens non-confidential mail only: confidential mail is seen by name alone
     # (name the people its circuit goes through on the mail).
-    held = exists(select(Task.id).where(Task.mail_id == Mail.id, task_holders(actor, units)))
+    held = exists(
+        select(Task.id).where(
+            Task.mail_id == Mail.id, task_holders(actor, units, today_in(session))
+        )
+    )
     if not units:
         return or_(and_(Mail.confidential.is_(False), held), mine)
     addressed = exists(
@@ -123,7 +127,9 @@ def visible_document(session: Session, actor: Actor) -> ColumnElement[bool]:
         )
         # A reviewer from another unit sees the document submitted to them for approval.
         held = exists(
-            select(Task.id).where(Task.document_id == Document.id, task_holders(actor, units))
+            select(Task.id).where(
+                Task.document_id == Document.id, task_holders(actor, units, today_in(session))
+            )
         )
         library = or_(and_(Document.confidential.is_(False), or_(shared, held)), mine)
     return or_(in_visible_mail, and_(not_in_mail, library))
@@ -137,7 +143,7 @@ def search_visibility(session: Session, actor: Actor) -> Visibility:
     """
     if actor.user_id is None or actor.role is Role.AUDITOR:
         return Visibility(everything=True, user_id=actor.user_id)
-    today = dt.datetime.now(dt.UTC).date()
+    today = today_in(session)
     delegators = session.execute(
         select(Delegation.from_user_id).where(
             Delegation.to_user_id == actor.user_id,

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from ged import bootstrap
 from ged.adapters.orm import AuditEvent, Comment, Mail, Unit, User
 from ged.bootstrap import Container
-from ged.clock import ManualClock, utc_now
+from ged.clock import ManualClock, today_in, utc_now
 from ged.domain.model import Direction, Role
 from ged.services.admin import UnitData, UserData
 from ged.services.audit import Actor, verify_chain
 from ged.services.mail import MailInput
+from ged.services.permissions import search_visibility
 from tests.builders import Builders
 
 SYSTEM = Actor.system("tests")
@@ -110,3 +111,23 @@ def test_a_clock_refuses_a_naive_time() -> None:
     with pytest.raises(ValueError, match="aware"):
         clock.set(dt.datetime(2025, 3, 4))
     assert clock() == MONDAY
+
+
+def test_a_delegation_counts_in_the_agencys_days_not_utcs(
+    clocked: Container, clock: ManualClock, build: Builders
+) -> None:
+    """At 23:30 UTC it is already the next day in Casablanca (UTC+1): a delegation starting
+    that day gives its rights from the agency's midnight, in tasks and in search alike."""
+    assert clocked.settings.timezone == "Africa/Casablanca"
+    clock.set(dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC))
+    agency_day = dt.date(2026, 12, 7)
+    unit = build.unit("DLG")
+    chef = build.user("chef.dlg", role=Role.MANAGER, unit_id=unit)
+    legal = build.user("legal.dlg", role=Role.AGENT, unit_id=unit)
+    clocked.delegations.create(SYSTEM, chef, legal, agency_day, agency_day)
+
+    assert clocked.tasks.today() == agency_day
+    with clocked.reader() as uow:
+        assert today_in(uow.session) == agency_day
+        visibility = search_visibility(uow.session, Actor(legal, "legal.dlg", Role.AGENT, unit))
+    assert visibility.delegators == {chef}
