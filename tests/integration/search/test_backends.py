@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from huey.consumer import Worker
 from sqlalchemy import select
 
+from ged import bootstrap
+from ged.adapters.db import make_engine
 from ged.adapters.orm import Mail, MailDocument, PageText, Version
 from ged.adapters.search_tantivy import TantivySearchIndex
 from ged.bootstrap import Container
@@ -625,6 +630,63 @@ def test_reindex_into_the_other_engine_leaves_the_running_one_alone(
     # The running engine was not told: its sweep still sees the edit as pending.
     assert container.search.stale() == ([mail], [])
     assert world.find(world.agent_sau, "eclairage") == [mail]
+
+
+def test_the_worker_builds_the_index_of_a_newly_chosen_engine_as_it_starts(
+    world: World,
+    container: Container,
+    search_backend: str,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Switching engines without ``ged reindex``: the new engine's folder does not exist yet.
+    The worker fills it from the database as it starts instead of answering nothing."""
+    mails = [world.register(f"Voirie {n}", "éclairage public", world.sau) for n in range(2)]
+    other = "tantivy" if search_backend == "whoosh" else "whoosh"
+    switched = replace(settings, search=SearchSettings(backend=other))
+    restarted = bootstrap.build(switched, engine=make_engine(settings.effective_database_url))
+    try:
+        assert not switched.index_dir.exists()
+        searched = restarted.search.search(world.agent_sau, SearchQuery(text="eclairage"))
+        assert searched.total == 0  # what users saw until someone ran `ged reindex`
+        with caplog.at_level(logging.WARNING, logger="ged.services.search"):
+            Worker(restarted.huey, threading.Event(), 0.1, 1.0, 1.15).initialize()
+        assert "rebuilding it" in caplog.text
+        assert "search index rebuilt: 2 items" in caplog.text
+        found = restarted.search.search(world.agent_sau, SearchQuery(text="eclairage"))
+        assert sorted(h.object_id for h in found.hits) == mails
+        assert restarted.search.stale() == ([], [])
+        caplog.clear()
+        # Started again, or the sweep: the index is full, nothing is rebuilt.
+        Worker(restarted.huey, threading.Event(), 0.1, 1.0, 1.15).initialize()
+        assert restarted.search.rebuild_if_empty() is None
+        assert "rebuilding" not in caplog.text
+    finally:
+        restarted.dispose()
+
+
+def test_the_sweep_rebuilds_an_index_folder_lost_while_running(
+    world: World, container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    mail = world.register("Lotissement", "lotissement", world.sau)
+    container.search.index.close()
+    shutil.rmtree(container.settings.index_dir)
+    assert world.find(world.agent_sau, "lotissement") == []
+    with caplog.at_level(logging.WARNING, logger="ged.services.search"):
+        assert container.jobs.run_now("sweep_index") == 0
+    assert "rebuilding it" in caplog.text
+    assert world.find(world.agent_sau, "lotissement") == [mail]
+    assert container.search.index.count() == 1
+
+
+def test_an_empty_database_leaves_the_empty_index_alone(
+    container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="ged.services.search"):
+        assert container.search.rebuild_if_empty() is None
+        assert container.jobs.run_now("sweep_index") == 0
+    assert caplog.text == ""
+    assert container.search.index.count() == 0
 
 
 def _pdf() -> IncomingFile:
