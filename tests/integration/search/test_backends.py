@@ -17,10 +17,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import tantivy
 from huey.consumer import Worker
 from sqlalchemy import select
+from whoosh import fields as whoosh_fields
+from whoosh import index as whoosh_index
 
 from ged import bootstrap
 from ged.adapters.db import make_engine
@@ -28,7 +32,7 @@ from ged.adapters.orm import Mail, MailDocument, PageText, Version
 from ged.adapters.search_tantivy import TantivySearchIndex
 from ged.bootstrap import Container
 from ged.config import SearchSettings, Settings
-from ged.domain.errors import Conflict, GedError, ValidationError
+from ged.domain.errors import Conflict, GedError, StorageError, ValidationError
 from ged.domain.model import Role
 from ged.domain.search import IndexedItem, SearchQuery, SearchResults, Visibility
 from ged.services.audit import Actor
@@ -341,8 +345,10 @@ def test_nothing_of_another_units_mail_leaks(world: World) -> None:
     assert world.search(world.agent_sj, "contentieu").suggestion == "contentieux"
     assert world.find(world.auditor, "lotissement") == sorted([mine, theirs])
     assert world.find(world.registrar, "lotissement") == sorted([mine, theirs])
-    assert [h.object_id for h in world.container.search.lookup_chrono(world.agent_sau, "A-")] == [
-        mine
+    lookup = world.container.search.lookup_chrono(world.agent_sau, "A-")
+    assert [h.object_id for h in lookup] == [mine]
+    assert [h.chrono for h in lookup] == [
+        world.container.registry.get(world.registrar, mine).mail.chrono
     ]
 
 
@@ -516,11 +522,23 @@ def test_the_sweep_reindexes_mail_whose_job_was_lost(world: World, container: Co
         row.updated_at = dt.datetime.now(dt.UTC)
         uow.commit()  # no job enqueued: as if the process died right after the commit
     assert world.find(world.agent_sau, "parcellaire") == []
+    assert container.search.stale() == ([mail], [])
     container.jobs.run_now("sweep_index")
     assert world.find(world.agent_sau, "parcellaire") == [mail]
 
 
 # --- a writer killed or alive in another process ------------------------------------------
+#
+# Both engines take their write lock with ``fcntl.flock(LOCK_EX | LOCK_NB)`` on a file in the
+# index folder, retried until ``lock_timeout``. A flock belongs to the open file, so the kernel
+# releases it when the holding process dies, SIGKILL included: the file stays behind, unlocked,
+# and the next writer takes it at once; there is no stale lock to clear. The killed writer's
+# uncommitted documents are lost and the index stays readable. Only a *live* holder (a second
+# worker, a hung one) keeps the lock: a writer then fails after ``lock_timeout`` with a
+# ``Conflict`` that says so and what to do. (On NFS, flock may not be shared between machines:
+# keep the index local.)
+
+LOCK_FILES = {"whoosh": "ged_WRITELOCK", "tantivy": ".tantivy-writer.lock"}
 
 HOLDERS = {
     "whoosh": """
@@ -584,10 +602,12 @@ def test_a_live_writer_holding_the_lock_gives_a_clear_message(
 
 
 def test_a_writer_killed_while_holding_the_lock_leaves_it_free(
-    world: World, container: Container, holder: subprocess.Popen[str]
+    world: World, container: Container, holder: subprocess.Popen[str], search_backend: str
 ) -> None:
     holder.send_signal(signal.SIGKILL)
     assert holder.wait(timeout=30) == -signal.SIGKILL
+    lock_file = container.settings.index_dir / LOCK_FILES[search_backend]
+    assert lock_file.exists()  # left behind, but no longer locked
 
     mail = world.register("Lotissement Agdal", "lotissement zone nord", world.sau)
 
@@ -595,6 +615,61 @@ def test_a_writer_killed_while_holding_the_lock_leaves_it_free(
     assert world.find(world.auditor, "fantôme") == []  # the killed writer's document is lost
     assert container.search.index.count() == 1
     assert container.search.reindex() == 1
+
+
+def test_reindex_recovers_after_a_killed_writer(
+    world: World, container: Container, holder: subprocess.Popen[str]
+) -> None:
+    holder.kill()
+    holder.wait(timeout=30)
+
+    assert container.search.reindex() == 0
+    mail = world.register("Voirie", "éclairage public", world.sau)
+    assert container.search.reindex() == 1
+    assert world.find(world.agent_sau, "eclairage") == [mail]
+
+
+def _older_whoosh_index(directory: Path) -> None:
+    """An earlier schema: the permission filter's field is missing."""
+    whoosh_index.create_in(
+        str(directory),
+        whoosh_fields.Schema(
+            key=whoosh_fields.ID(stored=True, unique=True), body=whoosh_fields.TEXT()
+        ),
+        indexname="ged",
+    )
+
+
+def _older_tantivy_index(directory: Path) -> None:
+    """An earlier layout of the fields, marked with its schema version."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("key", stored=True, tokenizer_name="raw")
+    builder.add_text_field("body", tokenizer_name="default")
+    tantivy.Index(builder.build(), path=str(directory))
+    (directory / "ged-schema").write_text("0\n", encoding="utf-8")
+
+
+OLDER_INDEXES = {
+    "whoosh": (_older_whoosh_index, Conflict),
+    "tantivy": (_older_tantivy_index, StorageError),
+}
+
+
+def test_an_index_written_by_an_older_version_asks_for_a_reindex(
+    world: World, container: Container, search_backend: str
+) -> None:
+    mail = world.register("Voirie", "éclairage public", world.sau)
+    container.search.index.close()
+    shutil.rmtree(container.settings.index_dir)
+    container.settings.index_dir.mkdir(parents=True)
+    write_older, refusal = OLDER_INDEXES[search_backend]
+    write_older(container.settings.index_dir)
+
+    with pytest.raises(refusal, match="ged reindex"):
+        container.search.search(world.agent_sau, SearchQuery(text="eclairage"))
+
+    assert container.search.reindex() == 1
+    assert world.find(world.agent_sau, "eclairage") == [mail]
 
 
 # --- switching engines --------------------------------------------------------------------
