@@ -30,6 +30,7 @@ from ged import bootstrap
 from ged.adapters.db import make_engine
 from ged.adapters.orm import Mail, MailDocument, PageText, Version
 from ged.adapters.search_tantivy import TantivySearchIndex
+from ged.adapters.search_whoosh import WhooshSearchIndex
 from ged.bootstrap import Container
 from ged.config import SearchSettings, Settings
 from ged.domain.errors import Conflict, GedError, StorageError, ValidationError
@@ -773,10 +774,11 @@ def plain_marks(highlight: str) -> str:
     return re.sub(r"<mark[^>]*>", "<mark>", highlight)
 
 
-# --- tantivy only: the command line and its own messages ----------------------------------
+# --- the command line; tantivy's own messages ---------------------------------------------
 
 
-def test_ged_reindex_backend_tantivy_builds_the_other_index(ged: GedCommand) -> None:
+def test_ged_reindex_backend_builds_the_other_engines_index(ged: GedCommand) -> None:
+    """tantivy is configured (the default); ``--backend whoosh`` builds Whoosh's index."""
     ged.ok("init")
     built = ged.container()
     build = Builders(built)
@@ -794,14 +796,15 @@ def test_ged_reindex_backend_tantivy_builds_the_other_index(ged: GedCommand) -> 
         ),
         [Upload(io.BytesIO(b"%PDF-1.4 x"), "scan.pdf")],
     )
-    built.search.reindex()  # no worker in this test: index the configured (Whoosh) engine
+    assert built.settings.search.backend == "tantivy"
+    built.search.reindex()  # no worker in this test: index the configured engine
 
-    result = ged.ok("reindex", "--backend", "tantivy")
+    result = ged.ok("reindex", "--backend", "whoosh")
 
     assert "1 items indexed" in result.output
-    assert "GED_SEARCH_BACKEND=tantivy" in result.output
-    assert (ged.instance / "index" / "tantivy").is_dir()
-    index = TantivySearchIndex(ged.instance / "index" / "tantivy")
+    assert "GED_SEARCH_BACKEND=whoosh" in result.output
+    assert (ged.instance / "index" / "whoosh").is_dir()
+    index = WhooshSearchIndex(ged.instance / "index" / "whoosh")
     try:
         found = index.search(SearchQuery(text="eclairage"), Visibility(everything=True))
         assert [h.object_id for h in found.hits] == [registered.id]
