@@ -657,7 +657,8 @@ def _index_terms(tokens: list[str]) -> list[str]:
 
 # Indexing and highlighting work on whitespace-separated chunks ("l'éclairage," is one): letters
 # repeat a small vocabulary, so each distinct chunk is analysed once and the per-token work of a
-# letter is one cache lookup in C (the analysis of 100,000 letters went from 17 s to ~5 s).
+# letter is one cache lookup in C (building a letter's document: about a third less CPU than
+# analysing token by token; docs/search-performance.md).
 @lru_cache(maxsize=CHUNK_CACHE)
 def _chunk_pairs(chunk: str) -> tuple[tuple[str, str], ...]:
     """(token, index term) of each token of ``chunk`` that is not a stop word or overlong."""
