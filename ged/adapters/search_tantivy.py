@@ -159,6 +159,10 @@ class TantivySearchIndex:
             self._index = None
 
     def count(self) -> int:
+        if self._index is not None and not (self.directory / "meta.json").exists():
+            # The folder was deleted under this process, whose reader still sees the deleted
+            # files: start again from what is there, so the sweep sees an empty index.
+            self.close()
         return int(self._searcher().num_docs)
 
     def _searcher(self) -> tantivy.Searcher:
