@@ -159,22 +159,24 @@ class Search:
         return done
 
     def rebuild_if_empty(self) -> int | None:
-        """Rebuild the index from the database when it holds nothing but the database does.
+        """Rebuild the index from the database when it holds nothing but items were indexed.
 
         An engine switched without ``ged reindex``, or an index folder lost, would otherwise
-        answer every search with nothing. Run by the worker as it starts and by the index
-        sweep; None when there was nothing to do (or another thread is already at it).
+        answer every search with nothing. Items never indexed yet (their jobs pending) are left
+        to their jobs. Run by the worker as it starts and by the index sweep; None when there
+        was nothing to do (or another thread is already at it).
         """
         if not self._rebuilding.acquire(blocking=False):
             return None
         try:
             if self.index.count() > 0:
                 return None
-            waiting = self.total_to_index()
-            if waiting == 0:
+            indexed = self._ever_indexed()
+            if indexed == 0:
                 return None
             logger.warning(
-                "search index empty while the database holds %s items: rebuilding it", waiting
+                "search index empty while the database holds %s indexed items: rebuilding it",
+                indexed,
             )
             started = time.monotonic()
             done = self.reindex()
@@ -184,6 +186,23 @@ class Search:
             return done
         finally:
             self._rebuilding.release()
+
+    def _ever_indexed(self) -> int:
+        """Mail and live library documents that an index (this engine's or another) has held."""
+        with self._reader() as uow:
+            mails = uow.session.execute(
+                select(func.count()).select_from(Mail).where(Mail.indexed_at.is_not(None))
+            ).scalar_one()
+            documents = uow.session.execute(
+                select(func.count())
+                .select_from(Document)
+                .where(
+                    Document.indexed_at.is_not(None),
+                    Document.deleted_at.is_(None),
+                    ~Document.id.in_(select(MailDocument.document_id)),
+                )
+            ).scalar_one()
+        return int(mails) + int(documents)
 
     def _catch_up(self, target: SearchIndex, since: dt.datetime) -> None:
         with self._reader() as uow:
