@@ -60,7 +60,7 @@ SEARCH_BACKENDS = ("whoosh", "tantivy")
 
 @dataclass(frozen=True)
 class SearchSettings:
-    backend: str = "whoosh"
+    backend: str = "tantivy"
 
     def __post_init__(self) -> None:
         backend = self.backend.strip().lower()

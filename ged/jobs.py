@@ -24,6 +24,8 @@ def register_jobs(ged: Container) -> None:
 
     def sweep_index() -> int:
         """Re-enqueue what changed since it was indexed: jobs lost between commit and enqueue."""
+        if ged.search.rebuild_if_empty():  # a lost index folder is rebuilt whole
+            return 0
         mails, documents = ged.search.stale()
         for mail_id in mails:
             jobs.enqueue(INDEX_MAIL, mail_id)
@@ -32,6 +34,9 @@ def register_jobs(ged: Container) -> None:
         return len(mails) + len(documents)
 
     jobs.every("sweep_index", 5, sweep_index)
+    # An empty index (engine switched, folder lost) is rebuilt from the database as the worker
+    # starts, in a worker thread: the web keeps answering, the other thread keeps working.
+    ged.huey.on_startup("rebuild_empty_index")(ged.search.rebuild_if_empty)
     jobs.every("sweep_sessions", 15, ged.accounts.end_stale_sessions)
     # E-mails go out right after the commit that wrote them; the circuit sweep also sends what
     # a lost job left behind, after waking due timers, escalating and reminding.

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,14 @@ SCHEMA_VERSION = "1"
 SCHEMA_MARKER = "ged-schema"
 WRITER_LOCK = ".tantivy-writer.lock"
 LOCK_TIMEOUT = 30.0
-WRITER_HEAP = 96_000_000
+WRITER_HEAP = 256_000_000
 WRITER_THREADS = 2
+# One item (the worker after an edit) or a few: one indexing thread, a small memory budget.
+SMALL_WRITER_HEAP = 40_000_000
+BULK_ITEMS = 64
 # Longer "words" are OCR noise; tantivy refuses terms over 65,530 bytes anyway.
 MAX_TERM_CHARS = 60
+CHUNK_CACHE = 131_072
 TEXT_FIELDS = {"title": 2.0, "body": 1.0, "correspondent": 1.5}
 FIELD_ALIASES = {"from": "correspondent", "de": "correspondent", "type": "mail_type"}
 # ``field:value`` a user may type; values of the keyword fields are matched exactly.
@@ -102,6 +107,7 @@ class TantivySearchIndex:
         self.schema = make_schema()
         self._index: tantivy.Index | None = None
         self._lock = threading.Lock()
+        self._written = False
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -153,20 +159,31 @@ class TantivySearchIndex:
             self._index = None
 
     def count(self) -> int:
+        if self._index is not None and not (self.directory / "meta.json").exists():
+            # The folder was deleted under this process, whose reader still sees the deleted
+            # files: start again from what is there, so the sweep sees an empty index.
+            self.close()
         return int(self._searcher().num_docs)
 
     def _searcher(self) -> tantivy.Searcher:
-        return self.ix.searcher()
+        ix = self.ix
+        if self._written:
+            # What this process committed is seen by its next search (other processes see it
+            # within about half a second, when tantivy notices the new meta.json).
+            self._written = False
+            ix.reload()
+        return ix.searcher()
 
     # --- writing ------------------------------------------------------------------------------
 
     @contextmanager
-    def _writer(self) -> Iterator[tantivy.IndexWriter]:
+    def _writer(self, bulk: bool) -> Iterator[tantivy.IndexWriter]:
         ix = self.ix
         deadline = time.monotonic() + self.lock_timeout
+        heap, threads = (WRITER_HEAP, WRITER_THREADS) if bulk else (SMALL_WRITER_HEAP, 1)
         while True:
             try:
-                writer = ix.writer(heap_size=WRITER_HEAP, num_threads=WRITER_THREADS)
+                writer = ix.writer(heap_size=heap, num_threads=threads)
                 break
             except ValueError as exc:
                 if "LockBusy" not in str(exc):
@@ -186,20 +203,27 @@ class TantivySearchIndex:
             raise
         else:
             writer.commit()
-            # Merges started by this commit finish before the lock is let go.
+            # Merges started by this commit finish before the lock is let go (a merge is
+            # started once every several commits; dropping the writer would abandon it).
             writer.wait_merging_threads()
+            self._written = True
         finally:
             del writer
-        ix.reload()
 
     def upsert(self, items: Iterable[IndexedItem]) -> int:
+        pending = iter(items)
+        head = list(islice(pending, BULK_ITEMS))
+        bulk = len(head) == BULK_ITEMS
         count = 0
-        with self._writer() as writer:
-            # Into an empty index (a rebuild) only a key met twice has an older copy to drop:
-            # a delete per document costs a term lookup in every segment at commit.
-            self.ix.reload()  # what another process committed before this writer got the lock
-            seen: set[str] | None = set() if self._searcher().num_docs == 0 else None
-            for item in items:
+        with self._writer(bulk) as writer:
+            seen: set[str] | None = None
+            if bulk:
+                # Into an empty index (a rebuild) only a key met twice has an older copy to
+                # drop: a delete per document costs a term lookup in every segment at commit.
+                self.ix.reload()  # what another process committed before this writer got the lock
+                if self.ix.searcher().num_docs == 0:
+                    seen = set()
+            for item in chain(head, pending):
                 if seen is None or item.key in seen:
                     writer.delete_documents_by_term("key", item.key)
                 else:
@@ -209,7 +233,7 @@ class TantivySearchIndex:
         return count
 
     def delete(self, keys: Iterable[str]) -> None:
-        with self._writer() as writer:
+        with self._writer(bulk=False) as writer:
             for key in keys:
                 writer.delete_documents_by_term("key", key)
 
@@ -219,16 +243,17 @@ class TantivySearchIndex:
         doc.add_text("key", item.key)
         doc.add_text("kind", item.kind)
         doc.add_integer("object_id", item.object_id)
-        spell: dict[str, None] = {}
+        chunks: set[str] = set()
         for name in TEXT_FIELDS:
             text: str = getattr(item, name)
-            tokens = words(text)
-            doc.add_text(name, " ".join(_index_terms(tokens)))
+            parts = text.split()
+            doc.add_text(name, " ".join(filter(None, map(_chunk_terms, parts))))
             doc.add_bytes(f"{name}_text", text.encode("utf-8"))
-            spell.update(dict.fromkeys(tokens))
+            chunks.update(parts)
         doc.add_text("chrono", item.chrono.upper())
-        # Each distinct word once: "did you mean" needs the words, not their frequencies.
-        doc.add_text("spell", " ".join(map(fold_name_word, spell)))
+        # "Did you mean" needs the words, not their frequencies (the field keeps no counts, so
+        # a word given twice, as in "Ville" and "ville", costs nothing).
+        doc.add_text("spell", " ".join(map(_chunk_spelling, chunks)))
         for tag in item.tags:
             doc.add_text("tags", tag.lower())
         for name in ("mail_type", "direction", "status", "language"):
@@ -634,6 +659,33 @@ def _index_terms(tokens: list[str]) -> list[str]:
     return list(filter(None, map(analyse_word, tokens)))
 
 
+# Indexing and highlighting work on whitespace-separated chunks ("l'éclairage," is one): letters
+# repeat a small vocabulary, so each distinct chunk is analysed once and the per-token work of a
+# letter is one cache lookup in C (building a letter's document: about a third less CPU than
+# analysing token by token; docs/search-performance.md).
+@lru_cache(maxsize=CHUNK_CACHE)
+def _chunk_pairs(chunk: str) -> tuple[tuple[str, str], ...]:
+    """(token, index term) of each token of ``chunk`` that is not a stop word or overlong."""
+    tokens = words(chunk)
+    return tuple(
+        (token, term)
+        for token in tokens
+        if len(token) <= MAX_TERM_CHARS and (term := analyse_word(token))
+    )
+
+
+@lru_cache(maxsize=CHUNK_CACHE)
+def _chunk_terms(chunk: str) -> str:
+    """The index terms of ``chunk`` joined by spaces ("" for none)."""
+    return " ".join(term for _, term in _chunk_pairs(chunk))
+
+
+@lru_cache(maxsize=CHUNK_CACHE)
+def _chunk_spelling(chunk: str) -> str:
+    """The folded words of ``chunk`` that "did you mean" may suggest (stop words too)."""
+    return " ".join(fold_name_word(t) for t in words(chunk) if len(t) <= MAX_TERM_CHARS)
+
+
 def _midnight(day: dt.date | None) -> dt.datetime | None:
     return None if day is None else dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
@@ -669,12 +721,24 @@ def highlight(text: str, wanted: set[str], fragments: int) -> str:
     ``SNIPPET_CHARS`` characters, the ones with most matches, in text order."""
     if not wanted or not text:
         return ""
-    # The distinct words of the text whose term is wanted, then one regular expression for
+    # The distinct chunks of the text, then one regular expression for the wanted words among
     # them: a Python loop over every token of every hit cost more than the search itself.
-    surfaces = {w for w in set(words(text)) if analyse_word(w) in wanted}
+    surfaces = {
+        token
+        for chunk in set(text.split())
+        for token, term in _chunk_pairs(chunk)
+        if term in wanted
+    }
     if not surfaces:
         return ""
-    spans = [m.span() for m in _surface_re(frozenset(surfaces)).finditer(text)]
+    # The alternation alone, whole-word checks on its few matches: a look-behind at every
+    # position of the text cost more than the rest of the highlight.
+    spans = [
+        m.span()
+        for m in _surface_re(frozenset(surfaces)).finditer(text)
+        if not (m.start() and _LETTER.match(text, m.start() - 1))
+        and not _LETTER.match(text, m.end())
+    ]
     if not spans:
         return ""
     groups: list[list[tuple[int, int]]] = []
@@ -700,10 +764,12 @@ def highlight(text: str, wanted: set[str], fragments: int) -> str:
 
 @lru_cache(maxsize=4096)
 def _surface_re(surfaces: frozenset[str]) -> re.Pattern[str]:
-    """Whole tokens equal to one of ``surfaces`` (the token class of ``TOKEN_RE``)."""
-    alternatives = "|".join(re.escape(s) for s in sorted(surfaces, key=len, reverse=True))
-    letter = TOKEN_RE.pattern.removesuffix("+")
-    return re.compile(f"(?<!{letter})(?:{alternatives})(?!{letter})")
+    """Any of ``surfaces``, longest first (whole tokens are checked with ``_LETTER``)."""
+    return re.compile("|".join(re.escape(s) for s in sorted(surfaces, key=len, reverse=True)))
+
+
+# One character of a token (the class of ``TOKEN_RE``).
+_LETTER = re.compile(TOKEN_RE.pattern.removesuffix("+"))
 
 
 def _word_start(text: str, at: int, limit: int) -> int:

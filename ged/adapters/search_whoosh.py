@@ -292,6 +292,12 @@ class WhooshSearchIndex:
 
     def count(self) -> int:
         with self._lock:
+            if self._index is not None and not index.exists_in(
+                str(self.directory), indexname=INDEX_NAME
+            ):
+                # The folder was deleted under this process: start again from what is there
+                # (an empty index), so the sweep sees it empty and rebuilds it.
+                self.close()
             return int(self._current().searcher.doc_count())
 
     # --- writing ------------------------------------------------------------------------------
@@ -299,7 +305,7 @@ class WhooshSearchIndex:
     def _writer(self) -> Any:
         """The index's only writer. The lock is an ``fcntl.flock`` on ``ged_WRITELOCK``: the
         kernel frees it when its holder dies, even by SIGKILL (the file stays, unlocked), so
-        only a live process can keep it (tests/integration/search/test_recovery.py)."""
+        only a live process can keep it (tests/integration/search/test_backends.py)."""
         try:
             return self.ix.writer(timeout=self.lock_timeout, limitmb=WRITER_LIMIT_MB)
         except index.LockError:

@@ -7,6 +7,9 @@ the search engines want one writer. Web requests only read.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +36,8 @@ from ged.services.permissions import search_visibility
 
 BATCH = 500
 
+logger = logging.getLogger(__name__)
+
 
 class Search:
     def __init__(
@@ -44,6 +49,7 @@ class Search:
         self._writer = writer
         self._reader = reader
         self.index = index
+        self._rebuilding = threading.Lock()
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -151,6 +157,52 @@ class Search:
             uow.session.execute(update(Document).values(indexed_at=started))
             uow.commit()
         return done
+
+    def rebuild_if_empty(self) -> int | None:
+        """Rebuild the index from the database when it holds nothing but items were indexed.
+
+        An engine switched without ``ged reindex``, or an index folder lost, would otherwise
+        answer every search with nothing. Items never indexed yet (their jobs pending) are left
+        to their jobs. Run by the worker as it starts and by the index sweep; None when there
+        was nothing to do (or another thread is already at it).
+        """
+        if not self._rebuilding.acquire(blocking=False):
+            return None
+        try:
+            if self.index.count() > 0:
+                return None
+            indexed = self._ever_indexed()
+            if indexed == 0:
+                return None
+            logger.warning(
+                "search index empty while the database holds %s indexed items: rebuilding it",
+                indexed,
+            )
+            started = time.monotonic()
+            done = self.reindex()
+            logger.warning(
+                "search index rebuilt: %s items in %.1f s", done, time.monotonic() - started
+            )
+            return done
+        finally:
+            self._rebuilding.release()
+
+    def _ever_indexed(self) -> int:
+        """Mail and live library documents that an index (this engine's or another) has held."""
+        with self._reader() as uow:
+            mails = uow.session.execute(
+                select(func.count()).select_from(Mail).where(Mail.indexed_at.is_not(None))
+            ).scalar_one()
+            documents = uow.session.execute(
+                select(func.count())
+                .select_from(Document)
+                .where(
+                    Document.indexed_at.is_not(None),
+                    Document.deleted_at.is_(None),
+                    ~Document.id.in_(select(MailDocument.document_id)),
+                )
+            ).scalar_one()
+        return int(mails) + int(documents)
 
     def _catch_up(self, target: SearchIndex, since: dt.datetime) -> None:
         with self._reader() as uow:

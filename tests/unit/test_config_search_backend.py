@@ -13,8 +13,8 @@ from ged.config import load_settings
 from ged.domain.errors import ConfigurationError
 
 
-def test_whoosh_stays_the_default() -> None:
-    assert load_settings(environ={}).search.backend == "whoosh"
+def test_tantivy_is_the_default() -> None:
+    assert load_settings(environ={}).search.backend == "tantivy"
 
 
 @pytest.mark.parametrize(

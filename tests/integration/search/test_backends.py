@@ -8,22 +8,32 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import tantivy
+from huey.consumer import Worker
 from sqlalchemy import select
+from whoosh import fields as whoosh_fields
+from whoosh import index as whoosh_index
 
+from ged import bootstrap
+from ged.adapters.db import make_engine
 from ged.adapters.orm import Mail, MailDocument, PageText, Version
 from ged.adapters.search_tantivy import TantivySearchIndex
+from ged.adapters.search_whoosh import WhooshSearchIndex
 from ged.bootstrap import Container
 from ged.config import SearchSettings, Settings
-from ged.domain.errors import Conflict, GedError, ValidationError
+from ged.domain.errors import Conflict, GedError, StorageError, ValidationError
 from ged.domain.model import Role
 from ged.domain.search import IndexedItem, SearchQuery, SearchResults, Visibility
 from ged.services.audit import Actor
@@ -336,8 +346,10 @@ def test_nothing_of_another_units_mail_leaks(world: World) -> None:
     assert world.search(world.agent_sj, "contentieu").suggestion == "contentieux"
     assert world.find(world.auditor, "lotissement") == sorted([mine, theirs])
     assert world.find(world.registrar, "lotissement") == sorted([mine, theirs])
-    assert [h.object_id for h in world.container.search.lookup_chrono(world.agent_sau, "A-")] == [
-        mine
+    lookup = world.container.search.lookup_chrono(world.agent_sau, "A-")
+    assert [h.object_id for h in lookup] == [mine]
+    assert [h.chrono for h in lookup] == [
+        world.container.registry.get(world.registrar, mine).mail.chrono
     ]
 
 
@@ -511,11 +523,23 @@ def test_the_sweep_reindexes_mail_whose_job_was_lost(world: World, container: Co
         row.updated_at = dt.datetime.now(dt.UTC)
         uow.commit()  # no job enqueued: as if the process died right after the commit
     assert world.find(world.agent_sau, "parcellaire") == []
+    assert container.search.stale() == ([mail], [])
     container.jobs.run_now("sweep_index")
     assert world.find(world.agent_sau, "parcellaire") == [mail]
 
 
 # --- a writer killed or alive in another process ------------------------------------------
+#
+# Both engines take their write lock with ``fcntl.flock(LOCK_EX | LOCK_NB)`` on a file in the
+# index folder, retried until ``lock_timeout``. A flock belongs to the open file, so the kernel
+# releases it when the holding process dies, SIGKILL included: the file stays behind, unlocked,
+# and the next writer takes it at once; there is no stale lock to clear. The killed writer's
+# uncommitted documents are lost and the index stays readable. Only a *live* holder (a second
+# worker, a hung one) keeps the lock: a writer then fails after ``lock_timeout`` with a
+# ``Conflict`` that says so and what to do. (On NFS, flock may not be shared between machines:
+# keep the index local.)
+
+LOCK_FILES = {"whoosh": "ged_WRITELOCK", "tantivy": ".tantivy-writer.lock"}
 
 HOLDERS = {
     "whoosh": """
@@ -579,10 +603,12 @@ def test_a_live_writer_holding_the_lock_gives_a_clear_message(
 
 
 def test_a_writer_killed_while_holding_the_lock_leaves_it_free(
-    world: World, container: Container, holder: subprocess.Popen[str]
+    world: World, container: Container, holder: subprocess.Popen[str], search_backend: str
 ) -> None:
     holder.send_signal(signal.SIGKILL)
     assert holder.wait(timeout=30) == -signal.SIGKILL
+    lock_file = container.settings.index_dir / LOCK_FILES[search_backend]
+    assert lock_file.exists()  # left behind, but no longer locked
 
     mail = world.register("Lotissement Agdal", "lotissement zone nord", world.sau)
 
@@ -590,6 +616,61 @@ def test_a_writer_killed_while_holding_the_lock_leaves_it_free(
     assert world.find(world.auditor, "fantôme") == []  # the killed writer's document is lost
     assert container.search.index.count() == 1
     assert container.search.reindex() == 1
+
+
+def test_reindex_recovers_after_a_killed_writer(
+    world: World, container: Container, holder: subprocess.Popen[str]
+) -> None:
+    holder.kill()
+    holder.wait(timeout=30)
+
+    assert container.search.reindex() == 0
+    mail = world.register("Voirie", "éclairage public", world.sau)
+    assert container.search.reindex() == 1
+    assert world.find(world.agent_sau, "eclairage") == [mail]
+
+
+def _older_whoosh_index(directory: Path) -> None:
+    """An earlier schema: the permission filter's field is missing."""
+    whoosh_index.create_in(
+        str(directory),
+        whoosh_fields.Schema(
+            key=whoosh_fields.ID(stored=True, unique=True), body=whoosh_fields.TEXT()
+        ),
+        indexname="ged",
+    )
+
+
+def _older_tantivy_index(directory: Path) -> None:
+    """An earlier layout of the fields, marked with its schema version."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("key", stored=True, tokenizer_name="raw")
+    builder.add_text_field("body", tokenizer_name="default")
+    tantivy.Index(builder.build(), path=str(directory))
+    (directory / "ged-schema").write_text("0\n", encoding="utf-8")
+
+
+OLDER_INDEXES = {
+    "whoosh": (_older_whoosh_index, Conflict),
+    "tantivy": (_older_tantivy_index, StorageError),
+}
+
+
+def test_an_index_written_by_an_older_version_asks_for_a_reindex(
+    world: World, container: Container, search_backend: str
+) -> None:
+    mail = world.register("Voirie", "éclairage public", world.sau)
+    container.search.index.close()
+    shutil.rmtree(container.settings.index_dir)
+    container.settings.index_dir.mkdir(parents=True)
+    write_older, refusal = OLDER_INDEXES[search_backend]
+    write_older(container.settings.index_dir)
+
+    with pytest.raises(refusal, match="ged reindex"):
+        container.search.search(world.agent_sau, SearchQuery(text="eclairage"))
+
+    assert container.search.reindex() == 1
+    assert world.find(world.agent_sau, "eclairage") == [mail]
 
 
 # --- switching engines --------------------------------------------------------------------
@@ -627,6 +708,62 @@ def test_reindex_into_the_other_engine_leaves_the_running_one_alone(
     assert world.find(world.agent_sau, "eclairage") == [mail]
 
 
+def test_the_worker_builds_the_index_of_a_newly_chosen_engine_as_it_starts(
+    world: World,
+    container: Container,
+    search_backend: str,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Switching engines without ``ged reindex``: the new engine's folder does not exist yet.
+    The worker fills it from the database as it starts instead of answering nothing."""
+    mails = [world.register(f"Voirie {n}", "éclairage public", world.sau) for n in range(2)]
+    other = "tantivy" if search_backend == "whoosh" else "whoosh"
+    switched = replace(settings, search=SearchSettings(backend=other))
+    restarted = bootstrap.build(switched, engine=make_engine(settings.effective_database_url))
+    try:
+        assert not switched.index_dir.exists()
+        searched = restarted.search.search(world.agent_sau, SearchQuery(text="eclairage"))
+        assert searched.total == 0  # what users saw until someone ran `ged reindex`
+        with caplog.at_level(logging.WARNING, logger="ged.services.search"):
+            Worker(restarted.huey, threading.Event(), 0.1, 1.0, 1.15).initialize()
+        assert "rebuilding it" in caplog.text
+        assert "search index rebuilt: 2 items" in caplog.text
+        found = restarted.search.search(world.agent_sau, SearchQuery(text="eclairage"))
+        assert sorted(h.object_id for h in found.hits) == mails
+        assert restarted.search.stale() == ([], [])
+        caplog.clear()
+        # Started again, or the sweep: the index is full, nothing is rebuilt.
+        Worker(restarted.huey, threading.Event(), 0.1, 1.0, 1.15).initialize()
+        assert restarted.search.rebuild_if_empty() is None
+        assert "rebuilding" not in caplog.text
+    finally:
+        restarted.dispose()
+
+
+def test_the_sweep_rebuilds_an_index_folder_lost_while_running(
+    world: World, container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    mail = world.register("Lotissement", "lotissement", world.sau)
+    assert container.search.index.count() == 1
+    shutil.rmtree(container.settings.index_dir)  # under the running process, index still open
+    with caplog.at_level(logging.WARNING, logger="ged.services.search"):
+        assert container.jobs.run_now("sweep_index") == 0
+    assert "rebuilding it" in caplog.text
+    assert world.find(world.agent_sau, "lotissement") == [mail]
+    assert container.search.index.count() == 1
+
+
+def test_an_empty_database_leaves_the_empty_index_alone(
+    container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="ged.services.search"):
+        assert container.search.rebuild_if_empty() is None
+        assert container.jobs.run_now("sweep_index") == 0
+    assert caplog.text == ""
+    assert container.search.index.count() == 0
+
+
 def _pdf() -> IncomingFile:
     return IncomingFile(io.BytesIO(b"%PDF-1.4 document"), "lettre.pdf", "application/pdf", 1)
 
@@ -636,10 +773,11 @@ def plain_marks(highlight: str) -> str:
     return re.sub(r"<mark[^>]*>", "<mark>", highlight)
 
 
-# --- tantivy only: the command line and its own messages ----------------------------------
+# --- the command line; tantivy's own messages ---------------------------------------------
 
 
-def test_ged_reindex_backend_tantivy_builds_the_other_index(ged: GedCommand) -> None:
+def test_ged_reindex_backend_builds_the_other_engines_index(ged: GedCommand) -> None:
+    """tantivy is configured (the default); ``--backend whoosh`` builds Whoosh's index."""
     ged.ok("init")
     built = ged.container()
     build = Builders(built)
@@ -657,14 +795,15 @@ def test_ged_reindex_backend_tantivy_builds_the_other_index(ged: GedCommand) -> 
         ),
         [Upload(io.BytesIO(b"%PDF-1.4 x"), "scan.pdf")],
     )
-    built.search.reindex()  # no worker in this test: index the configured (Whoosh) engine
+    assert built.settings.search.backend == "tantivy"
+    built.search.reindex()  # no worker in this test: index the configured engine
 
-    result = ged.ok("reindex", "--backend", "tantivy")
+    result = ged.ok("reindex", "--backend", "whoosh")
 
     assert "1 items indexed" in result.output
-    assert "GED_SEARCH_BACKEND=tantivy" in result.output
-    assert (ged.instance / "index" / "tantivy").is_dir()
-    index = TantivySearchIndex(ged.instance / "index" / "tantivy")
+    assert "GED_SEARCH_BACKEND=whoosh" in result.output
+    assert (ged.instance / "index" / "whoosh").is_dir()
+    index = WhooshSearchIndex(ged.instance / "index" / "whoosh")
     try:
         found = index.search(SearchQuery(text="eclairage"), Visibility(everything=True))
         assert [h.object_id for h in found.hits] == [registered.id]
