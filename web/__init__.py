@@ -141,7 +141,10 @@ def _install_security(app: Flask) -> None:
         ):
             # A request that presents a token is judged by the token alone: a session cookie
             # sent along must not make up for a wrong one. A bad token raises (401) here.
-            g._login_user = _load_from_bearer(request)
+            # The API's own login check may have run first and loaded it from the token already:
+            # once is enough (each lookup is a query and a hash).
+            if not g.get("bearer_auth"):
+                g._login_user = _load_from_bearer(request)
             return
         csrf.protect()
 
