@@ -54,6 +54,35 @@ FRENCH = (
         "Veuillez agréer, Madame, Monsieur, nos salutations respectueuses.",
         "Le Gérant",
     ),
+    (
+        "Office régional de mise en valeur agricole",
+        "Meknès, le 7 avril 2026",
+        "N° 1208/ORMVA/SG",
+        "À Madame la Directrice de la coopération",
+        "Objet : convention de partenariat pour l'irrigation goutte-à-goutte",
+        "Madame la Directrice,",
+        "Suite à notre réunion du 28 mars, j'ai le plaisir de vous adresser",
+        "le projet de convention relatif à l'équipement de 1250 hectares",
+        "en irrigation localisée dans le périmètre du Saïss.",
+        "Je vous saurais gré de me faire part de vos observations éventuelles",
+        "avant le 30 avril, afin que la convention soit signée en mai.",
+        "Veuillez agréer, Madame la Directrice, mes salutations distinguées.",
+        "Le Secrétaire général",
+    ),
+    (
+        "Cabinet d'avocats Benali et Associés",
+        "Marrakech, le 19 mai 2026",
+        "Lettre recommandée avec accusé de réception",
+        "Objet : mise en demeure pour les loyers impayés du local commercial",
+        "Monsieur,",
+        "Agissant au nom et pour le compte de notre cliente, la société Atlas",
+        "Immobilier, nous vous mettons en demeure de régler sous huitaine",
+        "la somme de 36400 dirhams, correspondant aux loyers des mois",
+        "de janvier à avril 2026, majorée des frais de relance.",
+        "À défaut, nous saisirons le tribunal compétent sans autre avis.",
+        "Nous vous prions d'agréer, Monsieur, nos salutations distinguées.",
+        "Maître Karim Benali",
+    ),
 )
 
 ARABIC = (
@@ -84,6 +113,32 @@ ARABIC = (
         "وإلا فسيتم تطبيق فوائد التأخير طبقا للفصل 14 من دفتر التحملات.",
         "وتفضلوا بقبول فائق التقدير والاحترام.",
         "المسير",
+    ),
+    (
+        "وزارة الاقتصاد والمالية",
+        "الخزينة العامة للمملكة",
+        "فاس في 7 أبريل 2026",
+        "إلى السيد مدير المركز الجهوي للاستثمار",
+        "الموضوع: تسوية وضعية الصفقة رقم 45 لسنة 2025",
+        "سلام تام بوجود مولانا الإمام المؤيد بالله",
+        "وبعد، فجوابا على رسالتكم المشار إليها في المرجع أعلاه،",
+        "يشرفني أن أخبركم بأن ملف الصفقة قد أحيل على مصلحة المراقبة",
+        "قصد التأشير عليه، وسيتم إشعاركم بالنتيجة فور البت فيه.",
+        "وفي انتظار ذلك، تقبلوا أصدق عبارات التقدير.",
+        "الخازن الجهوي",
+    ),
+    (
+        "جماعة طنجة",
+        "مصلحة الحالة المدنية",
+        "طنجة في 19 ماي 2026",
+        "إلى السيدة رئيسة قسم الموارد البشرية",
+        "الموضوع: طلب رخصة إدارية لمدة عشرة أيام",
+        "سيدتي الرئيسة،",
+        "يشرفني أن ألتمس منكم الموافقة على منحي رخصة إدارية",
+        "ابتداء من 2 يونيو 2026 إلى غاية 11 يونيو 2026،",
+        "وذلك لأسباب عائلية، علما بأن زميلي سيتولى مهامي خلال هذه المدة.",
+        "وتفضلوا بقبول فائق الاحترام والتقدير.",
+        "الإمضاء",
     ),
 )
 
@@ -151,13 +206,19 @@ def render(lines: tuple[str, ...], language: str, seed: int = 0, skew: float = 0
     return Letter(language, "\n".join(lines), page)
 
 
+# Slants of the letters in turn, as a flatbed gives them: the first two are the benchmark's
+# first pages (0.6 and 1.0 degrees); the others were set before any of them was read.
+SKEWS = (0.6, 1.0, 0.3, -0.5, 1.2, -0.9, 0.0, 0.7)
+
+
 def letters(count_per_language: int = 2) -> list[Letter]:
-    """French then Arabic letters, `count_per_language` of each (the texts cycle)."""
+    """French then Arabic letters, `count_per_language` of each (the texts, seeds and slants cycle)."""
     out: list[Letter] = []
     for language, texts in (("fra", FRENCH), ("ara", ARABIC)):
         for index in range(count_per_language):
             lines = texts[index % len(texts)]
-            out.append(render(lines, language, seed=index, skew=0.6 + 0.4 * index))
+            skew = SKEWS[index % len(SKEWS)]
+            out.append(render(lines, language, seed=index, skew=skew))
     return out
 
 

@@ -6,8 +6,11 @@ through a real worker (`service.py`): the time from upload to searchable and the
 draining many scans. Writes bench/results/ocr.json.
 
 The page set is fixed: five pages of the shared OCRmyPDF corpus (linn, its skewed copy, the
-French page, an Epson office scan, an old book page) and four generated letters (two French,
-two Arabic; `letters.py`), joined into one PDF so that each tool sees one document. OCRmyPDF
+French page, an Epson office scan, an old book page) and sixteen generated letters (eight French,
+eight Arabic, four texts each; `letters.py`, seeded), joined into one PDF so that each tool sees
+one document. The character error rate is given per language and per page, for every tool on
+the same pages: Arabic readings move by several points from one scan to another, and a mean
+over two pages said little. OCRmyPDF
 (pinned below) is installed into a throwaway virtualenv under bench/.cache on first run; if that
 fails, the run says so and goes on without it. OCRmyPDF runs twice: as a user would first call it,
 and with `--deskew --rotate-pages`, which is the work our pipeline does on every page.
@@ -49,6 +52,7 @@ OCRMYPDF_VENV = ROOT / "bench" / ".cache" / "ocrmypdf-venv"
 OCRMYPDF_VERSION = "17.13.0"
 RESULTS = ROOT / "bench" / "results" / "ocr.json"
 LANGUAGES = "fra+ara"
+LETTERS_PER_LANGUAGE = 8
 
 
 def forkserver_cpu() -> float:
@@ -93,7 +97,7 @@ def build_page_set(folder: Path) -> tuple[Path, list[tuple[str, str | None]]]:
     for name in CORPUS_PAGES:
         parts.append(CORPUS / name)
         labels.append((name, linn_text if name in ("linn.pdf", "skew.pdf") else None))
-    for index, letter in enumerate(letters.letters(2)):
+    for index, letter in enumerate(letters.letters(LETTERS_PER_LANGUAGE)):
         path = letters.save_pdf([letter.image], folder / f"letter-{letter.language}-{index}.pdf")
         parts.append(path)
         labels.append((f"letter-{letter.language}-{index}", letter.text))
@@ -116,13 +120,37 @@ def language_of(label: str) -> str:
     return "eng (linn)"
 
 
-def error_rates(labels: list[tuple[str, str | None]], texts: list[str]) -> dict[str, float]:
-    """Mean character error rate per language over the pages with a known text."""
+def page_error_rates(labels: list[tuple[str, str | None]], texts: list[str]) -> dict[str, float]:
+    """Character error rate of each page with a known text, by label."""
+    return {
+        label: round(character_error_rate(reference, text), 4)
+        for (label, reference), text in zip(labels, texts, strict=True)
+        if reference is not None
+    }
+
+
+def error_rates(pages: dict[str, float]) -> dict[str, float]:
+    """Mean character error rate per language."""
     per: dict[str, list[float]] = {}
-    for (label, reference), text in zip(labels, texts, strict=True):
-        if reference is not None:
-            per.setdefault(language_of(label), []).append(character_error_rate(reference, text))
+    for label, rate in pages.items():
+        per.setdefault(language_of(label), []).append(rate)
     return {language: round(sum(v) / len(v), 4) for language, v in per.items()}
+
+
+def readings(labels: list[tuple[str, str | None]], texts: list[str]) -> dict:
+    pages = page_error_rates(labels, texts)
+    return {"cer": error_rates(pages), "cer_pages": pages}
+
+
+def compare_pages(report: dict, tool: str) -> dict[str, dict[str, int]]:
+    """Per language, on how many pages ours reads better, the same, or worse than `tool`."""
+    found: dict[str, dict[str, int]] = {}
+    ours, other = report["ours"]["cer_pages"], report[tool]["cer_pages"]
+    for label, rate in ours.items():
+        count = found.setdefault(language_of(label), {"better": 0, "same": 0, "worse": 0})
+        verdict = "better" if rate < other[label] else "worse" if rate > other[label] else "same"
+        count[verdict] += 1
+    return found
 
 
 def run_ours(pdf: Path, labels: list, settings: OcrSettings, work: Path) -> dict:
@@ -133,7 +161,7 @@ def run_ours(pdf: Path, labels: list, settings: OcrSettings, work: Path) -> dict
         "seconds": round(timer.wall, 2),
         "cpu_seconds": round(timer.cpu, 2),
         "pages_per_second": round(result.page_count / timer.wall, 3),
-        "cer": error_rates(labels, texts),
+        **readings(labels, texts),
         "rotations": [page.rotation for page in result.pages],
         "skews": [page.skew for page in result.pages],
         "confidences": [page.confidence for page in result.pages],
@@ -172,7 +200,7 @@ def run_ocrmypdf(
         "seconds": round(timer.wall, 2),
         "cpu_seconds": round(timer.cpu, 2),
         "pages_per_second": round(len(labels) / timer.wall, 3),
-        "cer": error_rates(labels, texts),
+        **readings(labels, texts),
     }
 
 
@@ -205,7 +233,7 @@ def run_bare(images: list[Path], labels: list, work: Path, jobs: int) -> dict:
         "seconds": round(timer.wall, 2),
         "cpu_seconds": round(timer.cpu, 2),
         "pages_per_second": round(len(images) / timer.wall, 3),
-        "cer": error_rates(labels, texts),
+        **readings(labels, texts),
         "note": "pages rasterised beforehand (not timed); text output only",
     }
 
@@ -356,6 +384,12 @@ def main() -> None:
             ),
         }
         print(f"ratios          : {report['ratios']}")
+        report["pages_ours_against"] = {
+            tool: compare_pages(report, tool)
+            for tool in ("tesseract", "ocrmypdf", "ocrmypdf_deskew_rotate")
+            if report[tool]
+        }
+        print(f"pages, ours vs  : {report['pages_ours_against']}")
         report["one_page"] = min(
             (run_one_page(work / f"one{n}", settings) for n in range(args.repeat)),
             key=lambda r: r["ours_seconds"],
@@ -387,6 +421,7 @@ def main() -> None:
         for key, value in previous.items():
             if key.startswith("upload_to_searchable") and key not in report:
                 report[key] = {**value, "from_an_earlier_run": True}  # service.py --command
+        report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         print(f"written to {RESULTS.relative_to(ROOT)}")
