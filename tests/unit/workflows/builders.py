@@ -11,6 +11,22 @@ from workflows.model import ReadyTask, Snapshot
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
+# The bundled incoming_mail circuit walked through every kind of step: dispatch, two opinions,
+# an answer returned once for correction, answered again, then the visa.
+INCOMING_MAIL_PATH: list[tuple[str, dict[str, Any]]] = [
+    (
+        "dispatch",
+        {"outcome": "dispatch", "addressed_unit": "finance", "processing_deadline": "P10D"},
+    ),
+    ("process", {"outcome": "consult", "consulted_units": ["legal", "audit"]}),
+    ("give_opinion", {"outcome": "opinion", "comment": "No objection"}),
+    ("give_opinion", {"outcome": "opinion", "comment": "Agreed"}),
+    ("process", {"outcome": "answer"}),
+    ("visa", {"outcome": "return", "comment": "Cite the decree"}),
+    ("process", {"outcome": "answer"}),
+    ("visa", {"outcome": "approve"}),
+]
+
 NAMESPACES = (
     'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '

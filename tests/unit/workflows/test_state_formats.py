@@ -13,25 +13,13 @@ from typing import Any
 
 import pytest
 
-from tests.unit.workflows.builders import NOW, Instance, circuit_xml
+from tests.unit.workflows.builders import INCOMING_MAIL_PATH, NOW, Instance, circuit_xml
 from workflows.engine import STATE_FORMAT, CircuitEngine, StateSerializer
 from workflows.errors import InvalidState
 from workflows.model import Circuit
 
 FORMAT_1_STATE = (Path(__file__).parent / "states" / "incoming_mail_format1.json").read_text()
-PATH: list[tuple[str, dict[str, Any]]] = [
-    (
-        "dispatch",
-        {"outcome": "dispatch", "addressed_unit": "finance", "processing_deadline": "P10D"},
-    ),
-    ("process", {"outcome": "consult", "consulted_units": ["legal", "audit"]}),
-    ("give_opinion", {"outcome": "opinion", "comment": "No objection"}),
-    ("give_opinion", {"outcome": "opinion", "comment": "Agreed"}),
-    ("process", {"outcome": "answer"}),
-    ("visa", {"outcome": "return", "comment": "Cite the decree"}),
-    ("process", {"outcome": "answer"}),
-    ("visa", {"outcome": "approve"}),
-]
+PATH = INCOMING_MAIL_PATH
 SUBPROCESS = (
     '<bpmn:startEvent id="begin"/>'
     '<bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="inner"/>'

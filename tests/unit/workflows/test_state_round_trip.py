@@ -7,24 +7,12 @@ speed); a difference between what was saved and what was loaded would show here 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any
 
+from tests.unit.workflows.builders import INCOMING_MAIL_PATH, NOW
 from workflows.engine import CircuitEngine, bundled_definition
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-PATH: list[tuple[str, dict[str, Any]]] = [
-    (
-        "dispatch",
-        {"outcome": "dispatch", "addressed_unit": "finance", "processing_deadline": "P10D"},
-    ),
-    ("process", {"outcome": "consult", "consulted_units": ["legal", "audit"]}),
-    ("give_opinion", {"outcome": "opinion", "comment": "No objection"}),
-    ("give_opinion", {"outcome": "opinion", "comment": "Agreed"}),
-    ("process", {"outcome": "answer"}),
-    ("visa", {"outcome": "return", "comment": "Cite the decree"}),
-    ("process", {"outcome": "answer"}),
-]
+# Up to the last visa: the state is compared before each step.
+PATH = INCOMING_MAIL_PATH[:-1]
 
 
 def test_a_state_survives_loading_and_saving_unchanged_at_every_step() -> None:
