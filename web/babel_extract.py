@@ -19,7 +19,8 @@ from typing import IO, Any
 import defusedxml.ElementTree as DefusedET
 
 # ConfigurationError and StorageError speak to the operator (in the logs), not to a person.
-# A ``Message(template, values)`` built ahead of its error is extracted like an error's.
+# A ``Message(template, values)`` built ahead of its error is extracted like an error's, and so
+# is a ``Label("…")`` written in a service (a sentence a message names, translated with it).
 ERRORS = frozenset(
     {
         "GedError",
@@ -59,7 +60,7 @@ def extract_service_errors(
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and (node.func.id in ERRORS or node.func.id == "Message")
+            and (node.func.id in ERRORS or node.func.id in ("Message", "Label"))
             and node.args
         ):
             continue

@@ -47,7 +47,7 @@ from ged.adapters.orm import (
 )
 from ged.adapters.uow import UnitOfWork
 from ged.domain.calendar import WorkingCalendar
-from ged.domain.errors import Conflict, Label, NotFound, PermissionDenied, ValidationError
+from ged.domain.errors import Conflict, Label, Message, NotFound, PermissionDenied, ValidationError
 from ged.domain.model import AuditAction, Role
 from ged.services.audit import Actor, record
 from ged.services.permissions import visible_mail
@@ -267,68 +267,91 @@ def require_reader(actor: Actor) -> None:
 
 # The engine's messages say precisely where the problem is; each is kept as the detail after a
 # French sentence that says what it is.
-_FRENCH: tuple[tuple[str, str], ...] = (
-    ("The file is empty", "Le fichier est vide : envoyez un fichier BPMN 2.0 (.bpmn)."),
-    ("circuits are limited to", "Le fichier est trop volumineux pour un circuit."),
+_FRENCH: tuple[tuple[str, Label], ...] = (
+    ("The file is empty", Label("Le fichier est vide : envoyez un fichier BPMN 2.0 (.bpmn).")),
+    ("circuits are limited to", Label("Le fichier est trop volumineux pour un circuit.")),
     (
         "declares a DOCTYPE",
-        "Le fichier déclare un DOCTYPE, interdit dans un circuit (il permet l'expansion "
-        "d'entités et la lecture de fichiers) : exportez de nouveau le diagramme sans DOCTYPE.",
+        Label(
+            "Le fichier déclare un DOCTYPE, interdit dans un circuit (il permet l'expansion "
+            "d'entités et la lecture de fichiers) : exportez de nouveau le diagramme sans DOCTYPE."
+        ),
     ),
-    ("declares XML entities", "Le fichier déclare des entités XML, interdites dans un circuit."),
+    (
+        "declares XML entities",
+        Label("Le fichier déclare des entités XML, interdites dans un circuit."),
+    ),
     (
         "external resource",
-        "Le fichier fait référence à une ressource externe, ce qui est interdit.",
+        Label("Le fichier fait référence à une ressource externe, ce qui est interdit."),
     ),
-    ("forbidden XML feature", "Le fichier utilise une fonctionnalité XML interdite."),
-    ("not well-formed XML", "Le fichier n'est pas un XML bien formé."),
-    ("This is not a BPMN 2.0 file", "Ce fichier n'est pas un diagramme BPMN 2.0."),
-    ("not valid BPMN 2.0", "Le fichier n'est pas conforme au schéma BPMN 2.0."),
+    ("forbidden XML feature", Label("Le fichier utilise une fonctionnalité XML interdite.")),
+    ("not well-formed XML", Label("Le fichier n'est pas un XML bien formé.")),
+    ("This is not a BPMN 2.0 file", Label("Ce fichier n'est pas un diagramme BPMN 2.0.")),
+    ("not valid BPMN 2.0", Label("Le fichier n'est pas conforme au schéma BPMN 2.0.")),
     (
         "Script tasks are not allowed",
-        "Les tâches de script sont interdites : un circuit achemine le travail entre des "
-        "personnes, les calculs appartiennent à l'application.",
+        Label(
+            "Les tâches de script sont interdites : un circuit achemine le travail entre des "
+            "personnes, les calculs appartiennent à l'application."
+        ),
     ),
-    ("Scripts are not allowed", "Les scripts sont interdits dans un circuit."),
-    ("are not supported", "Le circuit utilise un élément BPMN que ged ne prend pas en charge."),
-    ("is not supported in circuits", "Le circuit utilise un élément BPMN non pris en charge."),
+    ("Scripts are not allowed", Label("Les scripts sont interdits dans un circuit.")),
+    (
+        "are not supported",
+        Label("Le circuit utilise un élément BPMN que ged ne prend pas en charge."),
+    ),
+    (
+        "is not supported in circuits",
+        Label("Le circuit utilise un élément BPMN non pris en charge."),
+    ),
     (
         "The start event's id is 'Start'",
-        "L'événement de début porte l'identifiant « Start », réservé par le moteur : "
-        "renommez-le (par exemple « registered »).",
+        Label(
+            "L'événement de début porte l'identifiant « Start », réservé par le moteur : "
+            "renommez-le (par exemple « registered »)."
+        ),
     ),
     (
         "is reserved by the workflow engine",
-        "Un identifiant est réservé par le moteur : renommez-le.",
+        Label("Un identifiant est réservé par le moteur : renommez-le."),
     ),
-    ("contains a '.'", "Un identifiant contient un point : utilisez le snake_case."),
-    ("contains no process", "Le fichier ne contient aucun processus."),
-    ("processes (", "Le fichier contient plusieurs processus : un circuit en a exactement un."),
-    ("not marked executable", 'Le processus n\'est pas marqué exécutable (isExecutable="true").'),
+    ("contains a '.'", Label("Un identifiant contient un point : utilisez le snake_case.")),
+    ("contains no process", Label("Le fichier ne contient aucun processus.")),
+    (
+        "processes (",
+        Label("Le fichier contient plusieurs processus : un circuit en a exactement un."),
+    ),
+    (
+        "not marked executable",
+        Label('Le processus n\'est pas marqué exécutable (isExecutable="true").'),
+    ),
     (
         "must be snake_case",
-        "L'identifiant du processus doit être en snake_case (ex. incoming_mail).",
+        Label("L'identifiant du processus doit être en snake_case (ex. incoming_mail)."),
     ),
-    ("has no name: lanes", "Un couloir n'a pas de nom : chaque couloir doit en avoir un."),
-    ("is not in any lane", "Une tâche utilisateur n'est dans aucun couloir."),
+    ("has no name: lanes", Label("Un couloir n'a pas de nom : chaque couloir doit en avoir un.")),
+    ("is not in any lane", Label("Une tâche utilisateur n'est dans aucun couloir.")),
     (
         "loops without any user task",
-        "Le circuit boucle sans tâche ni minuterie : il tournerait sans fin.",
+        Label("Le circuit boucle sans tâche ni minuterie : il tournerait sans fin."),
     ),
-    ("outcome", "Les issues (ged:outcomes) d'une tâche sont mal déclarées."),
-    ("timer", "Une minuterie du circuit est invalide."),
-    ("expression", "Une expression du circuit est refusée."),
-    ("The circuit cannot run", "Le moteur ne peut pas exécuter ce circuit."),
+    ("outcome", Label("Les issues (ged:outcomes) d'une tâche sont mal déclarées.")),
+    ("timer", Label("Une minuterie du circuit est invalide.")),
+    ("expression", Label("Une expression du circuit est refusée.")),
+    ("The circuit cannot run", Label("Le moteur ne peut pas exécuter ce circuit.")),
 )
 
 
-def french_circuit_error(error: CircuitError) -> str:
+def french_circuit_error(error: CircuitError) -> Message:
+    """What a person reads when a circuit is refused: a sentence of ours (translated with the
+    page) and the engine's own detail (English, for whoever fixes the diagram)."""
     detail = str(error)
     sentence = next(
         (french for marker, french in _FRENCH if marker.lower() in detail.lower()),
-        "Circuit refusé.",
+        Label("Circuit refusé."),
     )
-    return f"{sentence} Détail : {detail}"
+    return Message("%(sentence)s Détail : %(detail)s", {"sentence": sentence, "detail": detail})
 
 
 # -- The service -----------------------------------------------------------------------------------

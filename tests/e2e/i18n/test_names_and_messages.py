@@ -18,6 +18,7 @@ from ged.domain.errors import Conflict, Label, NotFound, ValidationError
 from ged.services.admin import UnitData
 from tests.builders import SYSTEM
 from tests.conftest import AuthActions
+from tests.e2e.circuits.test_admin_circuits import upload
 from tests.e2e.conftest import form_token, text
 from tests.e2e.i18n.conftest import catalogue, html_tag
 from tests.e2e.tasks.conftest import make_overdue
@@ -261,3 +262,15 @@ def test_the_name_helpers_fall_back_to_the_french_name(office: Office, app: Flas
     with app.test_request_context(headers={"Accept-Language": "fr"}):
         assert unit_label(str(office.sau), "SAU · Autorisations") == "SAU · Autorisations"
         assert mail_type_name(office.incoming_type, "Demande") == "Demande"
+
+
+def test_a_refused_circuit_is_explained_in_arabic_with_the_engine_s_detail(
+    office: Office, app: Flask
+) -> None:
+    admin = login(app, "admin")
+    refused = upload(admin, b"<bpmn:definitions")
+    assert refused.status_code == 400
+    shown = html.unescape(text(refused))
+    assert "الملف ليس XML سليم البنية. التفاصيل:" in shown
+    assert "bien formé" not in shown
+    assert "not well-formed" in shown  # the engine's own words, for whoever fixes the diagram
