@@ -155,7 +155,7 @@ def test_some_tasks_are_overdue_and_the_services_say_so(demo: Container) -> None
 
 def test_nothing_happens_in_the_future_and_mail_spans_weeks(demo: Container) -> None:
     now = dt.datetime.now(dt.UTC)
-    today = dt.date.today()
+    today = demo.tasks.today()
     latest = rows(
         demo,
         select(func.max(Task.created_at), func.max(Task.completed_at), func.min(Task.created_at)),

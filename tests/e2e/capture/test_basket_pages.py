@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -103,7 +102,7 @@ def test_qualifying_registers_the_scan_as_incoming_mail(
             select(MailDocument.document_id).where(MailDocument.mail_id == mail.id)
         ).scalar_one()
     assert response.location.endswith(f"/mail/{mail.id}")
-    assert mail.chrono == f"A-{dt.date.today().year}-000001"
+    assert mail.chrono == f"A-{container.tasks.today().year}-000001"
     assert mail.subject == "Demande de permis <b>urgent</b>"
     assert linked == _draft(container, draft_id).document_id
     assert _draft(container, draft_id).state == "qualified"

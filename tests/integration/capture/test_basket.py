@@ -84,7 +84,7 @@ def test_the_printed_cover_sheet_reads_back_from_a_scan(office: Office, tmp_path
     label = subprocess.run(
         ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
     ).stdout.decode()
-    today = dt.date.today().strftime("%d/%m/%Y")
+    today = office.container.tasks.today().strftime("%d/%m/%Y")
     assert chrono in label
     assert "Lettre du wali" in label
     assert today in label
@@ -163,7 +163,9 @@ def test_a_batch_with_separators_becomes_one_draft_per_letter(
     # No chrono is taken, nothing reaches the register.
     assert rows(ged, Mail) == []
     assert rows(ged, ChronoCounter) == []
-    assert ged.registry.export(office.clerk, "incoming", dt.date(2026, 1, 1), dt.date.today()) == []
+    assert (
+        ged.registry.export(office.clerk, "incoming", dt.date(2026, 1, 1), ged.tasks.today()) == []
+    )
 
 
 def test_a_scan_without_sheet_becomes_a_draft_with_its_ocr_queued(
@@ -364,7 +366,7 @@ def test_qualifying_a_draft_registers_it_and_starts_its_circuit(
 
     registered = ged.basket.qualify(office.clerk, draft_id, incoming(office, "Demande du matin"))
 
-    year = dt.date.today().year
+    year = ged.tasks.today().year
     with ged.reader() as uow:
         before = uow.session.get(Mail, first)
         assert before is not None
@@ -384,7 +386,7 @@ def test_qualifying_a_draft_registers_it_and_starts_its_circuit(
         ged.basket.qualify(office.clerk, draft_id, incoming(office))
     with pytest.raises(Conflict):
         ged.basket.discard(office.clerk, draft_id, "doublon")
-    exported = ged.registry.export(office.clerk, "incoming", dt.date(year, 1, 1), dt.date.today())
+    exported = ged.registry.export(office.clerk, "incoming", dt.date(year, 1, 1), ged.tasks.today())
     assert [row["chrono"] for row in exported] == [f"A-{year}-000001", f"A-{year}-000002"]
 
 
