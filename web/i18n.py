@@ -212,6 +212,29 @@ class LanguageForm(Form):
     locale = SelectField(lazy_gettext("Langue de l'interface"), choices=LOCALE_CHOICES)
 
 
+# Why a version's text could not be read, by the OCR pipeline's error code (ocr.errors and
+# ged.services.capture). The pipeline words each reason in French with its figures (sizes, page
+# numbers); a page in another language gets the gist of its code, in that language.
+OCR_FAILURES = {
+    "unsupported-type": N_("Ce type de fichier ne peut pas être lu."),
+    "too-large": N_("Le fichier dépasse la taille permise."),
+    "too-many-pages": N_("Le document a plus de pages que permis."),
+    "too-many-pixels": N_("Une page a plus de pixels que permis."),
+    "timeout": N_("La lecture d'une page a pris trop de temps."),
+    "memory": N_("La lecture d'une page a demandé trop de mémoire."),
+    "encrypted": N_("Le PDF est protégé par un mot de passe."),
+    "malformed": N_("Le fichier est endommagé ou illisible."),
+    "internal": N_("La lecture a échoué plusieurs fois pour une raison technique."),
+}
+
+
+def ocr_failure(code: str, reason: str) -> str:
+    """Why the OCR failed, for the page's reader: the pipeline's own words on a French page."""
+    if current_language() == "fr" and reason:
+        return reason
+    return str(gettext(OCR_FAILURES.get(code, N_("La lecture du texte a échoué."))))
+
+
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
@@ -260,6 +283,7 @@ def _template_helpers() -> dict[str, Any]:
         "unit_label": unit_label,
         "coded_unit_label": coded_unit_label,
         "mail_type_name": mail_type_name,
+        "ocr_failure": ocr_failure,
         "LANGUAGE_CHOICES": LOCALE_CHOICES,
     }
 

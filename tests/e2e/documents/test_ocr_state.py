@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Callable
 from pathlib import Path
 
 from ged.bootstrap import Container
-from ged.domain.model import AuditAction
+from ged.domain.model import AuditAction, Role
+from ged.services.audit import Actor
 from ged.services.mail import MailInput
 from ged.services.uploads import Upload
 from tests.e2e.conftest import People, events
@@ -130,3 +132,19 @@ def test_the_mail_page_shows_each_file_ocr_state(
     )
     assert response.status_code == 303
     assert response.location.endswith(f"/mail/{registered.id}")
+
+
+def test_a_failed_ocr_is_explained_in_the_reader_s_language(
+    login: Callable[[str], Library], container: Container, people: People
+) -> None:
+    agent = login("agent")
+    document_id = agent.create(PDF)  # a PDF by its first bytes, unreadable
+    french = agent.client.get(f"/documents/{document_id}").get_data(as_text=True)
+    assert "endommagé" in french
+
+    container.accounts.set_locale(Actor(people.agent, "agent", Role.AGENT, people.unit_id), "ar")
+    page = html.unescape(agent.client.get(f"/documents/{document_id}").get_data(as_text=True))
+
+    assert 'data-ocr="failed"' in page
+    assert "الملف تالف أو غير مقروء." in page
+    assert "endommagé" not in page
