@@ -19,7 +19,6 @@ putting it back restores both.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import shutil
 from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +43,7 @@ from ged.adapters.orm import (
     VersionText,
     utcnow,
 )
-from ged.adapters.storage import FileStore, StoredFile
+from ged.adapters.storage import FileStore, StoredFile, file_sha256
 from ged.adapters.uow import UnitOfWork
 from ged.config import CaptureSettings
 from ged.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -217,7 +216,7 @@ class Basket:
                 name=name,
                 megabytes=self._max_file_bytes // (1024 * 1024),
             )
-        digest = _sha256(path)
+        digest, _ = file_sha256(path)
         with self._reader() as uow:
             earlier = _ingested(uow.session, digest, name)
         if earlier is not None:
@@ -648,14 +647,6 @@ def may_print_cover_sheets(actor: Actor) -> bool:
 def check_basket(actor: Actor) -> None:
     if not may_use_basket(actor):
         raise PermissionDenied("Seuls le bureau d'ordre et l'administrateur qualifient les scans.")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _ingested(session: Session, digest: str, name: str) -> list[Outcome] | None:
