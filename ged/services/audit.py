@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ged.adapters.orm import AuditEvent, AuditHead, User
+from ged.adapters.prepared import Prepared
 from ged.clock import now_in
 from ged.domain.model import AuditAction, Role
 
@@ -23,9 +24,24 @@ GENESIS_HASH = "0" * 64
 # building an ORM query and flushing two objects cost about 1 ms a step, running these 0.1 ms.
 _EVENTS: Final = AuditEvent.metadata.tables["audit_event"]
 _HEAD: Final = AuditHead.metadata.tables["audit_head"]
-_LOCK_HEAD: Final = select(_HEAD.c.last_event_id, _HEAD.c.last_hash).with_for_update()
-_INSERT_EVENT: Final = insert(_EVENTS)
-_MOVE_HEAD: Final = (
+_LOCK_HEAD: Final = Prepared(select(_HEAD.c.last_event_id, _HEAD.c.last_hash).with_for_update())
+_EVENT_COLUMNS: Final = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "ip",
+    "details",
+    "prev_hash",
+    "hash",
+)
+_INSERT_EVENT: Final = Prepared(
+    insert(_EVENTS).values({name: bindparam(f"b_{name}") for name in _EVENT_COLUMNS})
+)
+_MOVE_HEAD: Final = Prepared(
     update(_HEAD)
     .where(_HEAD.c.id == 1)
     .values(last_event_id=bindparam("b_id"), last_hash=bindparam("b_hash"))
@@ -120,20 +136,20 @@ def record(
         "details": dict(details or {}),
     }
     event_hash = chain_hash(last_hash, _canonical(values))
-    connection = session.connection()
-    connection.execute(_INSERT_EVENT, {**values, "prev_hash": last_hash, "hash": event_hash})
-    connection.execute(_MOVE_HEAD, {"b_id": values["id"], "b_hash": event_hash})
+    row = {**values, "prev_hash": last_hash, "hash": event_hash}
+    _INSERT_EVENT.run(session, {f"b_{name}": row[name] for name in _EVENT_COLUMNS})
+    _MOVE_HEAD.run(session, {"b_id": values["id"], "b_hash": event_hash})
     return int(values["id"])
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
     """The chain head, locked until the transaction ends: writers append one at a time."""
-    connection = session.connection()
-    head = connection.execute(_LOCK_HEAD).one_or_none()
+    head = _LOCK_HEAD.run(session).one_or_none()
     if head is None:
         # The first writers of a new database race to create the row. A plain INSERT would
         # let all but one fail (PostgreSQL); with ON CONFLICT DO NOTHING the others wait for
         # the winner's commit, then lock the row it made like any later writer.
+        connection = session.connection()
         dialect = connection.dialect.name
         insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
         connection.execute(
@@ -141,7 +157,7 @@ def _lock_head(session: Session) -> tuple[int, str]:
             .values(id=1, last_event_id=0, last_hash=GENESIS_HASH)
             .on_conflict_do_nothing(index_elements=[_HEAD.c.id])
         )
-        head = connection.execute(_LOCK_HEAD).one()
+        head = _LOCK_HEAD.run(session).one()
     return int(head.last_event_id), str(head.last_hash)
 
 

@@ -54,6 +54,7 @@ from ged.adapters.orm import (
     Unit,
     User,
 )
+from ged.adapters.prepared import Prepared
 from ged.adapters.storage import StoredFile
 from ged.adapters.uow import UnitOfWork
 from ged.config import CircuitSettings
@@ -182,7 +183,7 @@ _STEP_TASK: Final = (
     .where(Task.id == bindparam("task_id"))
 )
 # Done, if nobody changed the row since it was read (the ORM's version check, by hand).
-_COMPLETE_TASK: Final = (
+_COMPLETE_TASK: Final = Prepared(
     update(TASKS)
     .where(TASKS.c.id == bindparam("b_id"), TASKS.c.lock_version == bindparam("b_version"), ACTIVE)
     .values(
@@ -195,7 +196,7 @@ _COMPLETE_TASK: Final = (
         lock_version=TASKS.c.lock_version + 1,
     )
 )
-_SAVE_STATE: Final = (
+_SAVE: Final = (
     update(INSTANCES)
     .where(INSTANCES.c.id == bindparam("b_id"), INSTANCES.c.lock_version == bindparam("b_version"))
     .values(
@@ -206,23 +207,26 @@ _SAVE_STATE: Final = (
         updated_at=bindparam("b_now"),
     )
 )
-_SAVE_FINISHED: Final = _SAVE_STATE.values(status="finished", finished_at=bindparam("b_now"))
+_SAVE_STATE: Final = Prepared(_SAVE)
+_SAVE_FINISHED: Final = Prepared(_SAVE.values(status="finished", finished_at=bindparam("b_now")))
 # All the instance's rows: the active ones to sync, and who holds or held each (see
 # `_holders_moved`); an instance has a few dozen rows at most.
-_INSTANCE_ROWS: Final = select(
-    TASKS.c.id,
-    TASKS.c.kind,
-    TASKS.c.engine_task_id,
-    TASKS.c.bpmn_id,
-    TASKS.c.name,
-    TASKS.c.assignee_id,
-    TASKS.c.due_at,
-    TASKS.c.escalated_task_id,
-    TASKS.c.state,
-    TASKS.c.candidate_user_id,
-    TASKS.c.completed_by_id,
-    TASKS.c.candidate_unit_id,
-).where(TASKS.c.instance_id == bindparam("instance_id"))
+_INSTANCE_ROWS: Final = Prepared(
+    select(
+        TASKS.c.id,
+        TASKS.c.kind,
+        TASKS.c.engine_task_id,
+        TASKS.c.bpmn_id,
+        TASKS.c.name,
+        TASKS.c.assignee_id,
+        TASKS.c.due_at,
+        TASKS.c.escalated_task_id,
+        TASKS.c.state,
+        TASKS.c.candidate_user_id,
+        TASKS.c.completed_by_id,
+        TASKS.c.candidate_unit_id,
+    ).where(TASKS.c.instance_id == bindparam("instance_id"))
+)
 _ACTIVE_STATES: Final = frozenset({"open", "claimed"})
 _CANCEL_ROWS: Final = (
     update(TASKS)
@@ -231,19 +235,49 @@ _CANCEL_ROWS: Final = (
         state="cancelled", completed_at=bindparam("b_now"), lock_version=TASKS.c.lock_version + 1
     )
 )
-_REDATE_ROW: Final = (
+_REDATE_ROW: Final = Prepared(
     update(TASKS)
     .where(TASKS.c.id == bindparam("b_id"))
     .values(due_at=bindparam("b_due_at"), lock_version=TASKS.c.lock_version + 1)
 )
-_INSERT_ROWS: Final = insert(TASKS).returning(TASKS.c.id, sort_by_parameter_order=True)
-_UNIT_BY_ID: Final = select(UNITS.c.id).where(
-    UNITS.c.id == bindparam("value"), UNITS.c.active.is_(True)
+# One row per statement: a step creates one or two tasks (a few more for parallel opinions).
+_NEW_ROW_COLUMNS: Final = (
+    "instance_id",
+    "mail_id",
+    "document_id",
+    "kind",
+    "engine_task_id",
+    "bpmn_id",
+    "name",
+    "lane",
+    "unit_id",
+    "candidate_unit_id",
+    "candidate_role",
+    "candidate_user_id",
+    "assignee_id",
+    "escalated_task_id",
+    "form_data",
+    "due_at",
+    "reminded_at",
+    "escalated_at",
+    "state",
+    "lock_version",
+    "outcome",
+    "comment",
+    "completed_by_id",
+    "completed_at",
+    "created_at",
 )
-_UNIT_BY_CODE: Final = select(UNITS.c.id).where(
-    UNITS.c.code == bindparam("value"), UNITS.c.active.is_(True)
+_INSERT_ROW: Final = Prepared(
+    insert(TASKS).values({name: bindparam(name) for name in _NEW_ROW_COLUMNS}).returning(TASKS.c.id)
 )
-_TOP_UNIT: Final = (
+_UNIT_BY_ID: Final = Prepared(
+    select(UNITS.c.id).where(UNITS.c.id == bindparam("value"), UNITS.c.active.is_(True))
+)
+_UNIT_BY_CODE: Final = Prepared(
+    select(UNITS.c.id).where(UNITS.c.code == bindparam("value"), UNITS.c.active.is_(True))
+)
+_TOP_UNIT: Final = Prepared(
     select(UNITS.c.id)
     .where(UNITS.c.parent_id.is_(None), UNITS.c.active.is_(True))
     .order_by(UNITS.c.id)
@@ -257,40 +291,45 @@ _USER_COLUMNS: Final = (
     USERS.c.locale,
 )
 _HOLDER_CONDITIONS: Final = (USERS.c.active.is_(True), USERS.c.role != Role.AUDITOR.value)
-_USER_BY_ID: Final = select(*_USER_COLUMNS).where(
-    USERS.c.id == bindparam("value"), *_HOLDER_CONDITIONS
+_USER_BY_ID: Final = Prepared(
+    select(*_USER_COLUMNS).where(USERS.c.id == bindparam("value"), *_HOLDER_CONDITIONS)
 )
-_USER_BY_NAME: Final = select(*_USER_COLUMNS).where(
-    USERS.c.username == bindparam("value"), *_HOLDER_CONDITIONS
+_USER_BY_NAME: Final = Prepared(
+    select(*_USER_COLUMNS).where(USERS.c.username == bindparam("value"), *_HOLDER_CONDITIONS)
 )
-_UNIT_MANAGER: Final = (
+_UNIT_MANAGER: Final = Prepared(
     select(USERS.c.id, USERS.c.full_name, USERS.c.email, USERS.c.locale)
     .join(UNITS, UNITS.c.manager_id == USERS.c.id)
     .where(UNITS.c.id == bindparam("unit_id"), USERS.c.active.is_(True))
 )
-_FIRST_MAIL_UNIT: Final = (
+_FIRST_MAIL_UNIT: Final = Prepared(
     select(MAIL_UNITS.c.unit_id)
     .where(MAIL_UNITS.c.mail_id == bindparam("mail_id"))
     .order_by(MAIL_UNITS.c.unit_id)
     .limit(1)
 )
-_MAIL_LINES: Final = select(MAILS.c.chrono, MAILS.c.subject, MAILS.c.confidential).where(
-    MAILS.c.id == bindparam("mail_id")
+_MAIL_LINES: Final = Prepared(
+    select(MAILS.c.chrono, MAILS.c.subject, MAILS.c.confidential).where(
+        MAILS.c.id == bindparam("mail_id")
+    )
 )
 # The status moves on only from where the step expects it: a stale read changes nothing.
-_MAIL_STARTED: Final = (
+_MAIL_STARTED: Final = Prepared(
     update(MAILS)
     .where(MAILS.c.id == bindparam("b_id"), MAILS.c.status == "registered")
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
 )
-_MAIL_ENDED: Final = (
+# A mail already answered (an outgoing mail was linked to it) stays answered.
+_MAIL_ENDED: Final = Prepared(
     update(MAILS)
     .where(
-        MAILS.c.id == bindparam("b_id"), MAILS.c.status.not_in(bindparam("b_keep", expanding=True))
+        MAILS.c.id == bindparam("b_id"),
+        MAILS.c.status != bindparam("b_status"),
+        MAILS.c.status != "answered",
     )
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
 )
-_MAIL_DUE_ON: Final = (
+_MAIL_DUE_ON: Final = Prepared(
     update(MAILS)
     .where(MAILS.c.id == bindparam("b_id"))
     .values(due_on=bindparam("b_due_on"), updated_at=bindparam("b_now"))
@@ -579,8 +618,8 @@ class _Context:
         if not self._first_unit_loaded:
             self._first_unit_loaded = True
             if self.mail_id is not None:
-                self._first_unit = session.execute(
-                    _FIRST_MAIL_UNIT, {"mail_id": self.mail_id}
+                self._first_unit = _FIRST_MAIL_UNIT.run(
+                    session, {"mail_id": self.mail_id}
                 ).scalar_one_or_none()
         return self._first_unit
 
@@ -1113,8 +1152,8 @@ class Tasks:
         The loaded object is told the new values as committed ones: it stays true for the rest
         of the step without an ORM flush of its own.
         """
-        done = session.execute(
-            _COMPLETE_TASK,
+        done = _COMPLETE_TASK.run(
+            session,
             {
                 "b_id": row.id,
                 "b_version": row.lock_version,
@@ -1124,7 +1163,7 @@ class Tasks:
                 "b_now": now,
             },
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if done.rowcount != 1:
             raise StaleDataError("the task row moved since it was read")
         values: dict[str, Any] = {
             "state": TaskState.DONE.value,
@@ -1288,8 +1327,8 @@ class Tasks:
         now: dt.datetime,
     ) -> None:
         """Write the new state if nobody else did since we read it (optimistic lock)."""
-        result = session.execute(
-            _SAVE_FINISHED if snapshot.finished else _SAVE_STATE,
+        result = (_SAVE_FINISHED if snapshot.finished else _SAVE_STATE).run(
+            session,
             {
                 "b_id": instance_id,
                 "b_version": lock_version,
@@ -1300,7 +1339,7 @@ class Tasks:
                 "b_now": now,
             },
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             raise _InstanceMoved
 
     def _attach(
@@ -1384,7 +1423,7 @@ class Tasks:
         session = uow.session
         synced = _Synced()
         # The completed row is already done (`_mark_done`): it is not among the active ones.
-        rows = session.execute(_INSTANCE_ROWS, {"instance_id": context.instance_id}).all()
+        rows = _INSTANCE_ROWS.run(session, {"instance_id": context.instance_id}).rows
         active = [found for found in rows if found.state in _ACTIVE_STATES]
         ready_ids = {task.id for task in snapshot.ready_tasks}
         closed: set[int] = {completed.id} if completed is not None else set()
@@ -1413,9 +1452,9 @@ class Tasks:
             if known is None:
                 new_rows.append(self._new_task(session, context, ready, now, synced))
             elif known.due_at != ready.due_at:
-                session.execute(_REDATE_ROW, {"b_id": known.id, "b_due_at": ready.due_at})
+                _REDATE_ROW.run(session, {"b_id": known.id, "b_due_at": ready.due_at})
         if new_rows:
-            ids = session.execute(_INSERT_ROWS, new_rows).scalars()
+            ids = [_INSERT_ROW.run(session, values).scalar_one() for values in new_rows]
             for task_id, values in zip(ids, new_rows, strict=True):
                 synced.created.append(
                     _Row(
@@ -1513,7 +1552,7 @@ class Tasks:
         if kind is BindingKind.UNIT_MANAGER and binding.unit_id is not None:
             return self._manager_of(session, context, binding.unit_id)
         if kind is BindingKind.TOP_UNIT_MANAGER:
-            top = session.execute(_TOP_UNIT).scalar_one_or_none()
+            top = _TOP_UNIT.run(session).scalar_one_or_none()
             if top is None:
                 raise _Unresolved("l'organigramme n'a pas encore d'entité de tête", False)
             return self._manager_of(session, context, top)
@@ -1556,9 +1595,9 @@ class Tasks:
                 Message("aucune entité dans « %(variable)s »", {"variable": variable}), False
             )
         if isinstance(plain, int):
-            found = session.execute(_UNIT_BY_ID, {"value": plain})
+            found = _UNIT_BY_ID.run(session, {"value": plain})
         else:
-            found = session.execute(_UNIT_BY_CODE, {"value": plain.upper()})
+            found = _UNIT_BY_CODE.run(session, {"value": plain.upper()})
         unit_id: int | None = found.scalar_one_or_none()
         if unit_id is None:
             raise _Unresolved(
@@ -1580,9 +1619,9 @@ class Tasks:
                 False,
             )
         if isinstance(plain, int):
-            found = session.execute(_USER_BY_ID, {"value": plain}).one_or_none()
+            found = _USER_BY_ID.run(session, {"value": plain}).one_or_none()
         else:
-            found = session.execute(_USER_BY_NAME, {"value": plain.lower()}).one_or_none()
+            found = _USER_BY_NAME.run(session, {"value": plain.lower()}).one_or_none()
         if found is None:
             raise _Unresolved(
                 Message(
@@ -1597,7 +1636,7 @@ class Tasks:
 
     @staticmethod
     def _manager_of(session: Session, context: _Context, unit_id: int) -> _Holders:
-        manager = session.execute(_UNIT_MANAGER, {"unit_id": unit_id}).one_or_none()
+        manager = _UNIT_MANAGER.run(session, {"unit_id": unit_id}).one_or_none()
         if manager is None:
             # No manager: the unit's members see the task in their pool instead.
             return _Holders(unit_id=unit_id, pool_unit_id=unit_id, note="entité sans responsable")
@@ -1625,19 +1664,16 @@ class Tasks:
         if snapshot.finished:
             status = MailStatus.ANSWERED if "answered" in snapshot.end_events else MailStatus.CLOSED
             # A mail already answered (an outgoing mail was linked to it) stays answered.
-            keep = [status.value, MailStatus.ANSWERED.value]
-            if current in keep:
+            if current in (status.value, MailStatus.ANSWERED.value):
                 return None
             statement = _MAIL_ENDED
-            values["b_keep"] = keep
         else:
             status = MailStatus.IN_PROGRESS
             if current is not None and current != MailStatus.REGISTERED.value:
                 return None
             statement = _MAIL_STARTED
         values["b_status"] = status.value
-        result = uow.session.execute(statement, values)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if statement.run(uow.session, values).rowcount != 1:
             return None
         self._reindex_once(uow, context)
         return status.value
@@ -1652,8 +1688,8 @@ class Tasks:
             return  # a duration: the timer knows the moment, the registry keeps its date
         if moment.tzinfo is None:
             return
-        session.execute(
-            _MAIL_DUE_ON, {"b_id": mail_id, "b_due_on": self.due_date(moment), "b_now": now}
+        _MAIL_DUE_ON.run(
+            session, {"b_id": mail_id, "b_due_on": self.due_date(moment), "b_now": now}
         )
 
     # -- Claim, release, reassign ----------------------------------------------------------------
@@ -2561,7 +2597,7 @@ class Tasks:
     def _mail_ref(session: Session, mail_id: int | None) -> emails.MailRef | None:
         if mail_id is None:
             return None
-        mail = session.execute(_MAIL_LINES, {"mail_id": mail_id}).one()
+        mail = _MAIL_LINES.run(session, {"mail_id": mail_id}).one()
         return emails.MailRef(mail.chrono, mail.subject, mail.confidential)
 
     @staticmethod

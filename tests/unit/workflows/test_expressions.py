@@ -9,6 +9,7 @@ import pytest
 
 from workflows.errors import ExpressionError, ExpressionTimeout
 from workflows.expressions import (
+    CLOCK_EVERY,
     MAX_LENGTH,
     Evaluator,
     check_expression,
@@ -206,10 +207,21 @@ def test_missing_keys_and_indexes_are_reported() -> None:
 
 def test_time_limit_stops_an_expression_between_steps() -> None:
     ticks = itertools.count()
-    # Each step reads the clock once; this clock jumps a second per read.
+    # The clock is read every CLOCK_EVERY steps; this clock jumps a second per read.
+    assert CLOCK_EVERY == 8
     evaluator = Evaluator(time_limit=2.5, clock=lambda: float(next(ticks)))
+    long_sum = " + ".join(["amount"] * 20)  # 39 steps: the clock is read at 8, 16, 24, 32
     with pytest.raises(ExpressionTimeout, match="time limit"):
-        evaluator.evaluate("amount + amount + amount + amount", DATA)
+        evaluator.evaluate(long_sum, DATA)
+    assert next(ticks) == 4  # the fourth reading (3 s) stopped it
+
+
+def test_a_short_condition_does_not_read_the_clock() -> None:
+    def no_clock() -> float:
+        raise AssertionError("the clock was read")
+
+    evaluator = Evaluator(clock=no_clock)
+    assert evaluator.evaluate("outcome == 'approve' and amount > 10", DATA) is not None
 
 
 def test_time_limit_holds_on_real_work() -> None:
