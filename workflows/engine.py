@@ -56,6 +56,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from workflows import spiff_logging
 from workflows.errors import (
     CircuitError,
     InvalidState,
@@ -64,7 +65,7 @@ from workflows.errors import (
 )
 from workflows.expressions import Evaluator
 from workflows.model import Circuit, ReadyTask, Snapshot, ThrownEvent, UserTaskDefinition
-from workflows.parsing import ParsedCircuit, parse_circuit, sha256
+from workflows.parsing import ParsedCircuit, parse_circuit
 from workflows.scripting import CircuitScriptEngine, SafeEnvironment
 from workflows.timers import ClockedTimer, due_at
 
@@ -85,6 +86,7 @@ _T = TypeVar("_T")
 # of children, its children's parent), and `UUID(text)` is the largest single cost of a load.
 # UUIDs are immutable, so one object may serve every workflow that names it.
 _task_uuid: Final = functools.lru_cache(maxsize=16_384)(UUID)
+spiff_logging.install()
 
 
 class _TaskConverter(TaskConverter):  # type: ignore[misc]
@@ -403,7 +405,7 @@ class CircuitEngine:
         self._parse = parser
         self._serializer = serializer or StateSerializer()
         self._environment = environment or SafeEnvironment(evaluator)
-        self._cache: OrderedDict[str, ParsedCircuit] = OrderedDict()
+        self._cache: OrderedDict[bytes, ParsedCircuit] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -475,14 +477,17 @@ class CircuitEngine:
     def _parsed(self, definition: bytes) -> ParsedCircuit:
         if not isinstance(definition, bytes | bytearray):
             raise TypeError("a circuit definition is the bytes of its .bpmn file")
-        key = sha256(bytes(definition))
+        # Keyed by the bytes themselves: a bytes object keeps its hash once computed, and a
+        # deployed circuit hands the same object at every step, where a SHA-256 of the file
+        # cost more than the rest of the lookup.
+        key = definition if isinstance(definition, bytes) else bytes(definition)
         with self._lock:
             parsed = self._cache.get(key)
             if parsed is not None:
                 self._cache.move_to_end(key)
                 return parsed
         # Parse outside the lock: a slow upload must not stall steps of other circuits.
-        parsed = self._parse(bytes(definition))
+        parsed = self._parse(key)
         with self._lock:
             parsed = self._cache.setdefault(key, parsed)
             self._cache.move_to_end(key)

@@ -29,7 +29,17 @@ from dataclasses import dataclass
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, insert, literal_column, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ged.adapters.catalogues import Catalogues, Language, default_catalogues
@@ -45,6 +55,7 @@ from ged.adapters.orm import (
     User,
     utcnow,
 )
+from ged.adapters.prepared import Prepared
 from ged.adapters.uow import UnitOfWork
 from ged.clock import now_in
 from ged.config import MailSettings, NotificationSettings
@@ -204,6 +215,17 @@ class Outbox:
 # -- In-app notifications --------------------------------------------------------------------------
 
 NOTIFICATIONS: Final = Notification.metadata.tables["notification"]
+# Written by most circuit steps, so prepared once (`ged.adapters.prepared`).
+_ADD_NOTIFICATION: Final = Prepared(
+    insert(NOTIFICATIONS).values(
+        user_id=bindparam("b_user_id"),
+        kind=bindparam("b_kind"),
+        text=bindparam("b_text"),
+        link=bindparam("b_link"),
+        created_at=bindparam("b_created_at"),
+        read_at=None,
+    )
+)
 # Counting stops here: the bell shows "99+", and a count never scans a whole history.
 UNREAD_CAP = 99
 MAX_TEXT = 500  # the length of `notification.text`
@@ -311,21 +333,14 @@ def notify(
     # (browsers read "//host", and a backslash after the first slash, as another site).
     safe_link = link if _LOCAL_PATH.fullmatch(link) else ""
     moment = now or now_in(session)
-    stored = notice.dumps()
-    session.execute(
-        insert(NOTIFICATIONS),
-        [
-            {
-                "user_id": user_id,
-                "kind": kind.value,
-                "text": stored,
-                "link": safe_link[:300],
-                "created_at": moment,
-                "read_at": None,
-            }
-            for user_id in people
-        ],
-    )
+    values = {
+        "b_kind": kind.value,
+        "b_text": notice.dumps(),
+        "b_link": safe_link[:300],
+        "b_created_at": moment,
+    }
+    for user_id in people:
+        _ADD_NOTIFICATION.run(session, {**values, "b_user_id": user_id})
     return len(people)
 
 

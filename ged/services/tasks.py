@@ -21,7 +21,7 @@ import enum
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -38,7 +38,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ged.adapters.jobs import Jobs
@@ -166,22 +165,68 @@ OUTCOME_LABELS: Mapping[str, str] = {
 # `tests/integration/circuits/test_step_statements.py` pins how many run per step.
 
 # The task, its instance and its mail's status in one statement.
-_STEP_TASK: Final = (
+_STEP_TASK: Final = Prepared(
     select(
-        Task,
-        CircuitInstance.definition_id,
-        CircuitInstance.state,
-        CircuitInstance.lock_version,
-        CircuitInstance.started_by_id,
-        Mail.status,
-        Mail.chrono,
-        Mail.subject,
-        Mail.confidential,
+        *TASKS.c,
+        INSTANCES.c.definition_id,
+        INSTANCES.c.state.label("instance_state"),
+        INSTANCES.c.lock_version.label("instance_lock_version"),
+        INSTANCES.c.started_by_id,
+        MAILS.c.status.label("mail_status"),
+        MAILS.c.chrono,
+        MAILS.c.subject,
+        MAILS.c.confidential,
     )
-    .join(CircuitInstance, CircuitInstance.id == Task.instance_id)
-    .outerjoin(Mail, Mail.id == Task.mail_id)
-    .where(Task.id == bindparam("task_id"))
+    .select_from(TASKS)
+    .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+    .outerjoin(MAILS, MAILS.c.id == TASKS.c.mail_id)
+    .where(TASKS.c.id == bindparam("task_id"))
 )
+_TASK_COLUMNS: Final = tuple(column.key for column in TASKS.c)
+
+
+@dataclass(slots=True)
+class StepTask:
+    """A task row as a step reads it: its columns, without an ORM object to load and track.
+
+    The step changes the row with its own statements (`_mark_done`) and keeps this copy true.
+    """
+
+    id: int
+    instance_id: int
+    mail_id: int | None
+    document_id: int | None
+    kind: str
+    engine_task_id: str | None
+    bpmn_id: str
+    name: str
+    lane: str
+    unit_id: int | None
+    candidate_unit_id: int | None
+    candidate_role: str | None
+    candidate_user_id: int | None
+    assignee_id: int | None
+    escalated_task_id: int | None
+    form_data: dict[str, Any]
+    due_at: dt.datetime | None
+    reminded_at: dt.datetime | None
+    escalated_at: dt.datetime | None
+    state: str
+    lock_version: int
+    outcome: str | None
+    comment: str
+    completed_by_id: int | None
+    completed_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+if tuple(field.name for field in fields(StepTask)) != _TASK_COLUMNS:
+    raise TypeError("StepTask must list the task table's columns in their order")
+
+# A task as the permission checks read it: a step's row, or the ORM object elsewhere.
+TaskLike = Task | StepTask
+
+
 # Done, if nobody changed the row since it was read (the ORM's version check, by hand).
 _COMPLETE_TASK: Final = Prepared(
     update(TASKS)
@@ -700,7 +745,7 @@ def _holder_sets(rows: Iterable[_HeldBy]) -> tuple[set[int], set[int], set[int]]
 def _holders_moved(
     rows: Sequence[Any],
     created: Sequence[Mapping[str, Any]],
-    completed: Task | None,
+    completed: StepTask | None,
     held: _HeldBy | None,
 ) -> bool:
     """Whether a step changed who holds or held a task of the instance, as the item's search
@@ -1043,14 +1088,15 @@ class Tasks:
             session = uow.session
             now = self.now()
             # The task, its instance and its mail's status in one statement: the hot path.
-            found = session.execute(_STEP_TASK, {"task_id": task_id}).one_or_none()
-            if found is None:
+            instance = _STEP_TASK.run(session, {"task_id": task_id}).one_or_none()
+            if instance is None:
                 raise NotFound("Tâche introuvable.")
-            row, instance = found[0], found
+            row = StepTask(*instance[: len(_TASK_COLUMNS)])
             self._check_task(session, actor, row, expected_version)
             if row.kind == TaskKind.ESCALATION:
                 self._check_outcome(row, ESCALATION_OUTCOMES, outcome, given)
-                return self._complete_escalation(uow, actor, row, outcome, comment, now)
+                escalation = session.get_one(Task, row.id)
+                return self._complete_escalation(uow, actor, escalation, outcome, comment, now)
             context = _Context(
                 row.instance_id,
                 row.mail_id,
@@ -1073,7 +1119,7 @@ class Tasks:
             try:
                 snapshot = self._circuits.engine.complete(
                     context.deployed.bpmn,
-                    instance.state,
+                    instance.instance_state,
                     row.engine_task_id or "",
                     payload,
                     now,
@@ -1091,7 +1137,7 @@ class Tasks:
                     "Le circuit ne peut pas continuer : %(error)s", error=error
                 ) from None
             try:
-                self._save(session, row.instance_id, instance.lock_version, snapshot, now)
+                self._save(session, row.instance_id, instance.instance_lock_version, snapshot, now)
             except _InstanceMoved:
                 state = session.execute(select(Task.state).where(Task.id == row.id)).scalar_one()
                 if not TaskState(state).active:
@@ -1106,7 +1152,7 @@ class Tasks:
             self._mark_done(session, row, actor, outcome, comment, now)
             attachment_ids = self._attach(uow, actor, row, files, stored)
             synced = self._sync(uow, context, snapshot, now, completed=row, held=held)
-            status = self._follow_mail(uow, context, snapshot, now, instance.status)
+            status = self._follow_mail(uow, context, snapshot, now, instance.mail_status)
             if "processing_deadline" in payload and row.mail_id is not None:
                 self._follow_due_date(session, row.mail_id, payload["processing_deadline"], now)
             kind, object_id = context.audit_object
@@ -1145,13 +1191,15 @@ class Tasks:
 
     @staticmethod
     def _mark_done(
-        session: Session, row: Task, actor: Actor, outcome: str, comment: str, now: dt.datetime
+        session: Session,
+        row: StepTask,
+        actor: Actor,
+        outcome: str,
+        comment: str,
+        now: dt.datetime,
     ) -> None:
-        """Close the completed row with one Core UPDATE checked on its version, as the ORM would.
-
-        The loaded object is told the new values as committed ones: it stays true for the rest
-        of the step without an ORM flush of its own.
-        """
+        """Close the completed row with one UPDATE checked on its version, as the ORM would;
+        the step's copy of the row is given the new values, so it stays true."""
         done = _COMPLETE_TASK.run(
             session,
             {
@@ -1176,7 +1224,7 @@ class Tasks:
         if row.assignee_id is None:
             values["assignee_id"] = actor.user_id
         for name, value in values.items():
-            set_committed_value(row, name, value)
+            setattr(row, name, value)
 
     def _complete_escalation(
         self,
@@ -1223,7 +1271,7 @@ class Tasks:
         return dict(data)
 
     def _offered(
-        self, session: Session, row: Task, deployed: DeployedCircuit | None = None
+        self, session: Session, row: TaskLike, deployed: DeployedCircuit | None = None
     ) -> tuple[Outcome, ...]:
         if row.kind == TaskKind.ESCALATION:
             return ESCALATION_OUTCOMES
@@ -1237,7 +1285,7 @@ class Tasks:
 
     @staticmethod
     def _check_outcome(
-        row: Task, offered: tuple[Outcome, ...], outcome: str, given: Mapping[str, Any]
+        row: TaskLike, offered: tuple[Outcome, ...], outcome: str, given: Mapping[str, Any]
     ) -> dict[str, Any]:
         """The outcome is one the task offers, with its required values; only its fields given."""
         choices = ", ".join(f"{o.name} ({OUTCOME_LABELS.get(o.name, o.name)})" for o in offered)
@@ -1286,7 +1334,7 @@ class Tasks:
         return row
 
     def _check_task(
-        self, session: Session, actor: Actor, row: Task, expected_version: int | None
+        self, session: Session, actor: Actor, row: TaskLike, expected_version: int | None
     ) -> None:
         """Refuse, in this order: a task the actor may not see, done, cancelled, not theirs,
         or changed since their form was made."""
@@ -1346,7 +1394,7 @@ class Tasks:
         self,
         uow: UnitOfWork,
         actor: Actor,
-        row: Task,
+        row: StepTask,
         files: Sequence[IncomingFile],
         stored: Sequence[StoredFile],
     ) -> list[int]:
@@ -1411,7 +1459,7 @@ class Tasks:
         context: _Context,
         snapshot: Snapshot,
         now: dt.datetime,
-        completed: Task | None,
+        completed: StepTask | None,
         held: _HeldBy | None = None,
     ) -> _Synced:
         """Make the instance's active rows the snapshot's ready tasks: insert, cancel, re-date.
@@ -1836,7 +1884,7 @@ class Tasks:
         return set(session.execute(_DELEGATORS, params).scalars())
 
     @staticmethod
-    def _is_candidate(actor: Actor, row: Task) -> bool:
+    def _is_candidate(actor: Actor, row: TaskLike) -> bool:
         if actor.user_id is None or actor.role in (None, Role.AUDITOR):
             return False
         if row.candidate_unit_id is not None and actor.unit_id == row.candidate_unit_id:
@@ -1847,14 +1895,14 @@ class Tasks:
             and (actor.role.value == row.candidate_role)
         )
 
-    def _may_complete(self, actor: Actor, row: Task, delegators: set[int]) -> bool:
+    def _may_complete(self, actor: Actor, row: TaskLike, delegators: set[int]) -> bool:
         if actor.user_id is None or actor.role in (None, Role.AUDITOR):
             return False
         if row.assignee_id is not None:
             return row.assignee_id == actor.user_id or row.assignee_id in delegators
         return self._is_candidate(actor, row)
 
-    def _may_see(self, session: Session, actor: Actor, row: Task, delegators: set[int]) -> bool:
+    def _may_see(self, session: Session, actor: Actor, row: TaskLike, delegators: set[int]) -> bool:
         if actor.user_id is None or actor.role in (Role.ADMIN, Role.AUDITOR):
             return True
         people = {row.assignee_id, row.completed_by_id, row.candidate_user_id}
