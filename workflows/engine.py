@@ -68,6 +68,7 @@ from workflows.model import Circuit, ReadyTask, Snapshot, ThrownEvent, UserTaskD
 from workflows.parsing import ParsedCircuit, parse_circuit
 from workflows.scripting import CircuitScriptEngine, SafeEnvironment
 from workflows.timers import ClockedTimer, due_at
+from workflows.tree import CircuitWorkflow
 
 MAX_DATA_BYTES: Final = 256 * 1024
 MAX_STATE_BYTES: Final = 16 * 1024 * 1024
@@ -168,6 +169,9 @@ class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
     def __init__(self) -> None:
         config = {**DEFAULT_CONFIG, BpmnWorkflow: _StateOnlyWorkflowConverter, Task: _TaskConverter}
         super().__init__(registry=self.configure(config))
+        # Our workflow class is SpiffWorkflow's with faster tree queries (`workflows.tree`): the
+        # same state, converted as a BpmnWorkflow wherever SpiffWorkflow's registry meets one.
+        self.registry.typenames[CircuitWorkflow] = self.registry.typenames[BpmnWorkflow]
         # The registry switches a flag while encoding: one encoding at a time.
         self._lock = threading.Lock()
 
@@ -300,7 +304,7 @@ class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
     def _from_compact(self, dct: dict[str, Any], parsed: ParsedCircuit, script_engine: Any) -> Any:
         typed = dct.get("typed") is True
         restore = self.registry.restore
-        workflow = BpmnWorkflow(
+        workflow = CircuitWorkflow(
             parsed.spec,
             dict(parsed.subprocess_specs),
             script_engine=script_engine,
@@ -419,7 +423,7 @@ class CircuitEngine:
         """Start an instance with `data` as its first process variables, run to the first wait."""
         parsed = self._parsed(definition)
         payload = _plain_data(data, "The start data")
-        workflow = BpmnWorkflow(
+        workflow = CircuitWorkflow(
             parsed.spec,
             dict(parsed.subprocess_specs),
             script_engine=self._script_engine(_utc(now)),
