@@ -50,10 +50,15 @@ class _Plan:
         self.required: frozenset[str] = frozenset(
             name for name, bind in binds.items() if bind.required
         )
-        self.bind_processors: dict[str, _Processor] = {
+        converters = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for name, bind in binds.items()
         }
+        # Each value's name, converter and, when the statement has one, its written value.
+        self.steps: tuple[tuple[str, _Processor, bool, Any], ...] = tuple(
+            (name, converters[name], name in self.required, self.constants.get(name))
+            for name in self.names
+        )
         self.row_type: type[tuple[Any, ...]] | None = None
         self.result_processors: tuple[_Processor, ...] = ()
         columns = _result_columns(statement)
@@ -69,16 +74,19 @@ class _Plan:
         self.result_processors = processors if any(processors) else ()
 
     def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        missing = self.required - given.keys()
-        if missing:
-            raise KeyError(f"no value given for {', '.join(sorted(missing))}")
-        values: dict[str, Any] = {}
-        for name, processor in self.bind_processors.items():
-            value = given[name] if name in given else self.constants.get(name)
-            values[name] = processor(value) if processor is not None else value
+        try:
+            values = [
+                (given[name] if required else given.get(name, constant))
+                if processor is None
+                else processor(given[name] if required else given.get(name, constant))
+                for name, processor, required, constant in self.steps
+            ]
+        except KeyError:
+            missing = sorted(self.required - given.keys())
+            raise KeyError(f"no value given for {', '.join(missing)}") from None
         if self.positional:
-            return [values[name] for name in self.names]
-        return values
+            return values
+        return dict(zip(self.names, values, strict=True))
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
         make = self.row_type
