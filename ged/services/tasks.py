@@ -374,6 +374,11 @@ _MAIL_ENDED: Final = Prepared(
     )
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
 )
+# The mail's index entry is due again: the index sweep rewrites mail changed since it was
+# indexed, so an index job lost after the commit (a crash, a power cut) is late, not lost.
+_MAIL_TOUCHED: Final = Prepared(
+    update(MAILS).where(MAILS.c.id == bindparam("b_id")).values(updated_at=bindparam("b_now"))
+)
 _MAIL_DUE_ON: Final = Prepared(
     update(MAILS)
     .where(MAILS.c.id == bindparam("b_id"))
@@ -1153,8 +1158,13 @@ class Tasks:
             attachment_ids = self._attach(uow, actor, row, files, stored)
             synced = self._sync(uow, context, snapshot, now, completed=row, held=held)
             status = self._follow_mail(uow, context, snapshot, now, instance.mail_status)
+            dated = False
             if "processing_deadline" in payload and row.mail_id is not None:
-                self._follow_due_date(session, row.mail_id, payload["processing_deadline"], now)
+                dated = self._follow_due_date(
+                    session, row.mail_id, payload["processing_deadline"], now
+                )
+            if context.reindex_queued and row.mail_id is not None and not (status or dated):
+                _MAIL_TOUCHED.run(session, {"b_id": row.mail_id, "b_now": now})
             kind, object_id = context.audit_object
             details: dict[str, Any] = {
                 "task": row.id,
@@ -1437,11 +1447,16 @@ class Tasks:
         return lambda: self._jobs.enqueue(INDEX_DOCUMENT, document_id)
 
     def _reindex_holders(
-        self, uow: UnitOfWork, mail_id: int | None, document_id: int | None
+        self, uow: UnitOfWork, mail_id: int | None, document_id: int | None, touch: bool = True
     ) -> None:
         """Whoever holds or held a task on a mail (or library document) finds it in search: its
-        index entry carries them, so it is rewritten when a task is created or changes hands."""
+        index entry carries them, so it is rewritten when a task is created or changes hands.
+
+        `touch`: mark the mail changed (`_MAIL_TOUCHED`) here; a step does it once, at its end,
+        unless its own update of the mail already did."""
         if mail_id is not None:
+            if touch:
+                _MAIL_TOUCHED.run(uow.session, {"b_id": mail_id, "b_now": uow.now()})
             uow.on_commit(lambda: self._jobs.enqueue(INDEX_MAIL, mail_id))
         elif document_id is not None:
             uow.on_commit(self._index_document_later(document_id))
@@ -1449,7 +1464,7 @@ class Tasks:
     def _reindex_once(self, uow: UnitOfWork, context: _Context) -> None:
         if not context.reindex_queued:
             context.reindex_queued = True
-            self._reindex_holders(uow, context.mail_id, context.document_id)
+            self._reindex_holders(uow, context.mail_id, context.document_id, touch=False)
 
     # -- Bringing the task table in line -------------------------------------------------------
 
@@ -1728,17 +1743,20 @@ class Tasks:
 
     def _follow_due_date(
         self, session: Session, mail_id: int, deadline: Any, now: dt.datetime
-    ) -> None:
-        """The registry shows the deadline the director chose, not the mail type's default."""
+    ) -> bool:
+        """The registry shows the deadline the director chose, not the mail type's default.
+
+        True when the mail was updated."""
         try:
             moment = dt.datetime.fromisoformat(str(deadline))
         except ValueError:
-            return  # a duration: the timer knows the moment, the registry keeps its date
+            return False  # a duration: the timer knows the moment, the registry keeps its date
         if moment.tzinfo is None:
-            return
+            return False
         _MAIL_DUE_ON.run(
             session, {"b_id": mail_id, "b_due_on": self.due_date(moment), "b_now": now}
         )
+        return True
 
     # -- Claim, release, reassign ----------------------------------------------------------------
 
@@ -2338,8 +2356,9 @@ class Tasks:
                 deployed,
             )
             synced = self._sync(uow, context, snapshot, now, completed=None)
-            if snapshot.finished:
-                self._follow_mail(uow, context, snapshot, now)
+            status = self._follow_mail(uow, context, snapshot, now) if snapshot.finished else None
+            if context.reindex_queued and context.mail_id is not None and status is None:
+                _MAIL_TOUCHED.run(session, {"b_id": context.mail_id, "b_now": now})
             if synced.created or synced.cancelled or synced.notes:
                 kind, object_id = context.audit_object
                 record(

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from ged.adapters.orm import Mail
 from ged.domain.search import IndexedItem
+from ged.jobs import INDEX_MAIL
 from ged.services.search import mail_items
 from tests.integration.circuits.conftest import Office
 from tests.integration.circuits.test_step_statements import path
@@ -54,3 +57,27 @@ def test_a_task_taken_from_a_pool_and_finished_adds_its_holder(office: Office) -
     assert office.agent.user_id in after.task_users
     assert office.agent.user_id in after.task_assignees
     assert written is not None
+
+
+def test_a_lost_index_job_is_found_again_by_the_sweep(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue may lose a job after the step commits (a crash, a power cut): the step marked
+    the mail changed in its own transaction, so the index sweep rewrites the entry."""
+    mail_id = office.register()
+    process = office.dispatch(mail_id)
+    search = office.container.search
+    assert mail_id not in search.stale()[0]
+    lost: list[tuple[str, tuple[object, ...]]] = []
+    monkeypatch.setattr(
+        office.container.jobs, "enqueue", lambda name, *args, **_kw: lost.append((name, args))
+    )
+
+    # Taken from the pool and answered: a new holder, and no change of status or deadline.
+    office.container.tasks.complete(office.agent, process.id, "answer", {})
+
+    assert lost == [(INDEX_MAIL, (mail_id,))]
+    assert mail_id in search.stale()[0]
+    monkeypatch.undo()
+    office.container.jobs.run_now(INDEX_MAIL, mail_id)
+    assert mail_id not in search.stale()[0]

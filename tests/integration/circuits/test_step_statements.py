@@ -70,8 +70,10 @@ def counting(container: Container) -> Iterator[Writes]:
 # A budget counts: the step's read (task, instance, mail in one), the instance's optimistic
 # save, the task row, the instance's rows, holder lookups and new rows, the mail's
 # status or deadline when they change, a notification and an e-mail for a task given by name
-# (the mail's chrono and subject come with the first read), and the audit event with its chain
-# head (three statements).
+# (the mail's chrono and subject come with the first read), the mail marked as changed when
+# the holders of its tasks change (so that the index sweep finds a lost index job; folded into
+# the status or deadline update when there is one), and the audit event with its chain head
+# (three statements).
 def path(office: Office) -> list[tuple[str, Actor, str, dict[str, Any], int]]:
     return [
         (
@@ -81,10 +83,10 @@ def path(office: Office) -> list[tuple[str, Actor, str, dict[str, Any], int]]:
             {"addressed_unit": "SAU", "processing_deadline": 10},
             12,
         ),
-        ("process", office.agent, "consult", {"consulted_units": ["SJ", "AUT"]}, 11),
-        ("give_opinion", office.legal, "opinion", {}, 7),
-        ("give_opinion", office.stranger, "opinion", {}, 9),
-        ("process", office.agent, "answer", {}, 12),
+        ("process", office.agent, "consult", {"consulted_units": ["SJ", "AUT"]}, 12),
+        ("give_opinion", office.legal, "opinion", {}, 8),
+        ("give_opinion", office.stranger, "opinion", {}, 10),
+        ("process", office.agent, "answer", {}, 13),
         ("visa", office.chef, "return", {}, 9),
         ("process", office.agent, "answer", {}, 12),
         ("visa", office.chef, "approve", {}, 8),
