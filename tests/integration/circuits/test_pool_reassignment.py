@@ -304,3 +304,40 @@ def test_the_move_is_one_transaction(
     assert footprint(office.container) == before
     assert notifications_of(office.container, office.colleague.user_id) == []
     assert [t.id for t in tasks.my_tasks(office.agent).rows] == [task_id]
+
+
+def test_a_late_task_moved_to_another_pool_is_late_in_that_unit(
+    office: Office, held_task: tuple[int, int]
+) -> None:
+    _, task_id = held_task
+    tasks = office.container.tasks
+    due_at = row_of(office, task_id).due_at
+    assert due_at is not None
+    late = due_at + dt.timedelta(days=1)
+    assert [t.id for t in tasks.overdue(office.chef, now=late).rows] == [task_id]
+
+    tasks.reassign_to_unit(office.director, task_id, office.sj)
+
+    assert tasks.overdue(office.chef, now=late).total == 0
+    assert [t.id for t in tasks.overdue(office.director, office.sj, now=late).rows] == [task_id]
+    by_unit = {row.unit_id: row.count for row in tasks.overdue_by_unit(office.director, late)}
+    assert by_unit.get(office.sj) == 1
+    assert office.sau not in by_unit
+
+
+def test_a_task_of_a_roles_pool_becomes_the_units_alone(office: Office) -> None:
+    tasks = office.container.tasks
+    task_id = office.dispatch(office.register()).id
+    with office.container.writer() as uow:
+        row = uow.session.get_one(Task, task_id)
+        row.candidate_unit_id = None
+        row.candidate_role = Role.REGISTRAR.value
+        uow.commit()
+    assert [t.id for t in tasks.unit_pool(office.clerk).rows] == [task_id]
+    assert tasks.unit_pool(office.colleague).total == 0
+
+    tasks.reassign_to_unit(office.chef, task_id, office.sau)
+
+    assert row_of(office, task_id).candidate_role is None
+    assert tasks.unit_pool(office.clerk).total == 0
+    assert [t.id for t in tasks.unit_pool(office.colleague).rows] == [task_id]
