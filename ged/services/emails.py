@@ -129,6 +129,37 @@ def reassigned(language: Language, name: str, task: str, mail: MailRef | None) -
     return Email(PREFIX + subject + _suffix(mail), _lines(*body))
 
 
+def in_pool(
+    language: Language,
+    name: str,
+    task: str,
+    mail: MailRef | None,
+    due_at: dt.datetime | None,
+    zone: ZoneInfo,
+) -> Email:
+    """A task put back in the pool of the recipient's unit by a manager: anyone there may take it."""
+    title = language.translate(task)
+    body = [
+        _greeting(language, name),
+        "",
+        language.gettext(
+            "La tâche « %(task)s » a été remise dans le panier de votre entité : "
+            "l'un d'entre vous peut la prendre.",
+            task=title,
+        ),
+    ]
+    if mail:
+        body.append(_mail_line(language, mail))
+    if due_at is not None:
+        body.append(language.gettext("Échéance : %(due)s", due=due_text(language, due_at, zone)))
+    body += [
+        "",
+        language.gettext("Retrouvez-la dans ged, rubrique « Mes tâches », onglet « À prendre »."),
+    ]
+    subject = language.gettext("Tâche à prendre : %(task)s", task=title)
+    return Email(PREFIX + subject + _suffix(mail), _lines(*body))
+
+
 def reminder(
     language: Language,
     name: str,

@@ -1821,14 +1821,7 @@ class Tasks:
             session = uow.session
             row = self._visible_task(session, actor, task_id)
             self._check_active(session, row, expected_version)
-            managed = self._managed_units(session, actor)
-            if not (
-                actor.role is Role.ADMIN or (row.unit_id is not None and row.unit_id in managed)
-            ):
-                raise PermissionDenied(
-                    "Seul le responsable de l'entité de la tâche (ou un administrateur) la "
-                    "réattribue."
-                )
+            managed = self._reassigner_units(session, actor, row)
             target = session.get(User, to_user_id)
             if target is None or not target.active or target.role == Role.AUDITOR.value:
                 raise ValidationError("Cette personne ne peut pas recevoir de tâche.", "to_user_id")
@@ -1854,6 +1847,139 @@ class Tasks:
             self._notify_assignment(uow, row, target, now=self.now())
             self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
+
+    def reassign_to_unit(
+        self,
+        actor: Actor,
+        task_id: int,
+        unit_id: int,
+        comment: str = "",
+        expected_version: int | None = None,
+    ) -> None:
+        """Put a task back in a unit's pool, held by nobody: any member of the unit may take it.
+
+        For a holder who is away, or a task better done by another unit. The same people as
+        `reassign` may do it, towards the units they manage (an administrator: any active unit).
+        The task leaves any role's pool: from now on it is that unit's.
+        """
+        comment = comment.strip()[:MAX_COMMENT]
+        with self._writer() as uow:
+            session = uow.session
+            row = self._visible_task(session, actor, task_id)
+            self._check_active(session, row, expected_version)
+            managed = self._reassigner_units(session, actor, row)
+            self._check_poolable(row)
+            unit = session.get(Unit, unit_id)
+            if unit is None or not unit.active:
+                raise ValidationError("Cette entité n'existe pas ou n'est plus active.", "unit_id")
+            if actor.role is not Role.ADMIN and unit.id not in managed:
+                raise PermissionDenied(
+                    "Vous ne pouvez remettre une tâche que dans le panier de l'une de vos entités."
+                )
+            if (
+                row.state == TaskState.OPEN
+                and row.candidate_unit_id == unit.id
+                and row.candidate_role is None
+            ):
+                raise ValidationError(
+                    "Cette tâche attend déjà dans le panier de cette entité.", "unit_id"
+                )
+            members = self._claimers(session, unit.id)
+            if not members:
+                raise ValidationError(
+                    "Personne dans cette entité ne peut prendre la tâche : choisissez-en une "
+                    "autre, ou confiez-la à une personne.",
+                    "unit_id",
+                )
+            previous, previous_unit = row.assignee_id, row.unit_id
+            row.assignee_id = None
+            row.state = TaskState.OPEN.value
+            row.unit_id = unit.id
+            row.candidate_unit_id = unit.id
+            row.candidate_role = None
+            self._flush_or_conflict(
+                session, Message("Cette tâche a changé entre-temps : rechargez-la.")
+            )
+            self._audit_task(
+                session,
+                actor,
+                AuditAction.TASK_REASSIGNED,
+                row,
+                {
+                    "from": previous,
+                    "from_unit": previous_unit,
+                    "to_unit": unit.id,
+                    **({"comment": comment} if comment else {}),
+                },
+            )
+            told = [member for member in members if member != actor.user_id]
+            self._notify_pool(uow, row, told, now=self.now())
+            self._reindex_holders(uow, row.mail_id, row.document_id)
+            uow.commit()
+
+    def pool_units(self, actor: Actor, task_id: int) -> tuple[int, ...]:
+        """The units whose pool the actor may put the task in, by code; () when none.
+
+        Only units with someone able to take it, and not the pool where it already waits.
+        """
+        with self._reader() as uow:
+            session = uow.session
+            row = self._visible_task(session, actor, task_id)
+            if not TaskState(row.state).active or row.kind == TaskKind.ESCALATION:
+                return ()
+            managed = self._managed_units(session, actor)
+            if not self._may_reassign(actor, row, managed):
+                return ()
+            someone = (
+                select(User.id).where(User.unit_id == Unit.id, *self._CLAIMER_CONDITIONS).exists()
+            )
+            query = select(Unit.id).where(Unit.active.is_(True), someone).order_by(Unit.code)
+            if actor.role is not Role.ADMIN:
+                query = query.where(Unit.id.in_(managed))
+            waiting = (
+                row.candidate_unit_id
+                if row.state == TaskState.OPEN and row.candidate_role is None
+                else None
+            )
+            return tuple(found for found in session.execute(query).scalars() if found != waiting)
+
+    @staticmethod
+    def _may_reassign(actor: Actor, row: Task, managed: set[int]) -> bool:
+        return actor.role is Role.ADMIN or (row.unit_id is not None and row.unit_id in managed)
+
+    def _reassigner_units(self, session: Session, actor: Actor, row: Task) -> set[int]:
+        """The units the actor manages, once it is sure they may give this task away."""
+        managed = self._managed_units(session, actor)
+        if not self._may_reassign(actor, row, managed):
+            raise PermissionDenied(
+                "Seul le responsable de l'entité de la tâche (ou un administrateur) la réattribue."
+            )
+        return managed
+
+    @staticmethod
+    def _check_poolable(row: Task) -> None:
+        # An escalation asks a manager to chase a late task: only a person can, not a pool.
+        if row.kind == TaskKind.ESCALATION:
+            raise ValidationError(
+                "Une alerte de retard revient à un responsable : elle ne va pas dans le panier "
+                "d'une entité. Confiez-la à une personne.",
+                "unit_id",
+            )
+
+    # Who may take a task from a unit's pool (`_is_candidate`): an auditor only reads.
+    _CLAIMER_CONDITIONS: Final = (User.active.is_(True), User.role != Role.AUDITOR.value)
+
+    @classmethod
+    def _claimers(cls, session: Session, unit_id: int) -> list[int]:
+        """The people of a unit who may take a task from its pool, as many as get told."""
+        return list(
+            session.execute(
+                select(User.id)
+                .where(User.unit_id == unit_id, *cls._CLAIMER_CONDITIONS)
+                .order_by(User.id)
+                .limit(MAX_RECIPIENTS)
+            ).scalars()
+        )
 
     def _visible_task(self, session: Session, actor: Actor, task_id: int) -> Task:
         row = session.get(Task, task_id)
@@ -2659,6 +2785,34 @@ class Tasks:
             self._outbox.language(target.locale), target.full_name, row.name, mail
         )
         self._outbox.add(uow, target.email, message.subject, message.body)
+
+    def _notify_pool(
+        self, uow: UnitOfWork, row: Task, people: Sequence[int], now: dt.datetime
+    ) -> None:
+        """Tell a unit's people that a task waits in their pool, each in their own language."""
+        session = uow.session
+        mail = self._mail_ref(session, row.mail_id)
+        # Under the bell it is a new task for them: it has just come into their pool.
+        notify(
+            session,
+            people,
+            NotificationKind.NEW_TASK,
+            TaskNotice(row.name, mail.chrono if mail else None, row.due_at),
+            object_link(row.mail_id, row.document_id),
+            now,
+        )
+        if not self._settings.notify_new_tasks:
+            return
+        for person in self._addresses(session, people):
+            message = emails.in_pool(
+                self._outbox.language(person.locale),
+                person.name,
+                row.name,
+                mail,
+                row.due_at,
+                self._tz,
+            )
+            self._outbox.add(uow, person.address, message.subject, message.body)
 
     @staticmethod
     def _mail_ref(session: Session, mail_id: int | None) -> emails.MailRef | None:

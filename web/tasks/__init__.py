@@ -40,7 +40,7 @@ from web.forms import optional_id
 from web.i18n import N_, format_day, format_moment, local_name, translate
 from web.mail import labels
 from web.tasks import fields
-from web.tasks.forms import DelegationForm, ReassignForm
+from web.tasks.forms import DelegationForm, PoolForm, ReassignForm
 from web.users import current_actor
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -260,11 +260,32 @@ def _reassign_form(detail: TaskDetail, form: ReassignForm | None = None) -> Reas
     return form
 
 
+def _pool_form(detail: TaskDetail, form: PoolForm | None = None) -> PoolForm | None:
+    """The units whose pool the task may go to, as the service lists them; None: no choice."""
+    if not detail.can_reassign:
+        return None
+    allowed = container().tasks.pool_units(current_actor(), detail.task.id)
+    if not allowed:
+        return None
+    units = {unit.id: unit for unit in container().registry.units()}
+    form = form or PoolForm(formdata=None)
+    form.unit_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(unit_id), f"{units[unit_id].code} · {local_name(units[unit_id])}")
+        for unit_id in allowed
+        if unit_id in units
+    ]
+    if form.unit_id.data is None and detail.task.unit_id in allowed:
+        # The usual case: its holder is away, the task goes back to the pool of its own unit.
+        form.unit_id.data = str(detail.task.unit_id)
+    return form
+
+
 def _render_task(
     task_id: int,
     status: int = 200,
     posted: MultiDict[str, str] | None = None,
     reassign_form: ReassignForm | None = None,
+    pool_form: PoolForm | None = None,
 ) -> ResponseReturnValue:
     actor = current_actor()
     detail = container().tasks.get(actor, task_id)
@@ -287,6 +308,7 @@ def _render_task(
         chosen=posted.get("outcome", "") if posted else "",
         comment=posted.get("comment", "") if posted else "",
         reassign_form=_reassign_form(detail, reassign_form),
+        pool_form=_pool_form(detail, pool_form),
     ), status
 
 
@@ -296,6 +318,7 @@ def _refused(
     posted: MultiDict[str, str] | None = None,
     files_lost: bool = False,
     reassign_form: ReassignForm | None = None,
+    pool_form: PoolForm | None = None,
 ) -> ResponseReturnValue:
     """The task page again with the service's message, under the refusal's own status.
 
@@ -307,7 +330,7 @@ def _refused(
     if files_lost and exc.status == 400:
         message += FILES_AGAIN
     flash(message, "danger")
-    return _render_task(task_id, exc.status, posted, reassign_form)
+    return _render_task(task_id, exc.status, posted, reassign_form, pool_form)
 
 
 @bp.get("/<int:task_id>")
@@ -381,6 +404,29 @@ def reassign(task_id: int) -> ResponseReturnValue:
     except GedError as exc:
         return _refused(task_id, exc, reassign_form=form)
     flash(_("Tâche réattribuée."), "success")
+    return redirect(url_for(".show", task_id=task_id), 303)
+
+
+@bp.post("/<int:task_id>/pool")
+def to_pool(task_id: int) -> ResponseReturnValue:
+    form = PoolForm()
+    try:
+        if not form.validate():
+            raise ValidationError(N_("Le formulaire de réattribution est invalide."))
+        unit_id = optional_id(form.unit_id.data)
+        if unit_id is None:
+            raise ValidationError(
+                N_("Choisissez l'entité dans le panier de laquelle remettre la tâche."), "unit_id"
+            )
+        container().tasks.reassign_to_unit(
+            current_actor(), task_id, unit_id, form.comment.data or "", _version()
+        )
+    except GedError as exc:
+        return _refused(task_id, exc, pool_form=form)
+    flash(
+        _("Tâche remise dans le panier de l'entité choisie : ses membres peuvent la prendre."),
+        "success",
+    )
     return redirect(url_for(".show", task_id=task_id), 303)
 
 

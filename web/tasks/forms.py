@@ -1,4 +1,5 @@
-"""The fixed forms of the task pages: reassignment and absence delegation."""
+"""The fixed forms of the task pages: reassignment (to a person, to a unit's pool) and absence
+delegation."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from web.forms import Form
 
 class ReassignForm(Form):
     to_user_id = SelectField(_l("Confier à"), coerce=str, validate_choice=False)
+    comment = TextAreaField(_l("Motif (facultatif)"), validators=[Optional(), Length(max=5000)])
+
+
+class PoolForm(Form):
+    unit_id = SelectField(_l("Entité"), coerce=str, validate_choice=False)
     comment = TextAreaField(_l("Motif (facultatif)"), validators=[Optional(), Length(max=5000)])
 
 
