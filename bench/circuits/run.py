@@ -32,6 +32,7 @@ import platform
 import secrets
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -49,7 +50,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Engine, bindparam, create_engine, insert, select, text, update
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from ged import bootstrap, migrations
@@ -57,12 +58,15 @@ from ged.adapters.db import make_engine
 from ged.adapters.orm import CircuitDefinition, CircuitInstance, Mail, Task, Unit, User
 from ged.adapters.passwords import Passwords
 from ged.bootstrap import Container
-from ged.config import Settings, load_settings
 from ged.domain.model import Role
 from ged.services.admin import UnitData, UserData
 from ged.services.audit import Actor
 from ged.services.mail import MailInput
 from workflows.engine import CircuitEngine, bundled_definition
+
+# The benchmarks share their throwaway instances (bench/instances.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.instances import postgres_schema, settings_for
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "circuits.json"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -219,36 +223,6 @@ PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=
 QUERY_ROWS = 1_000_000
 QUERY_CORPUS_VERSION = 1
 QUERY_RUNS = 300
-
-
-def settings_for(folder: Path, database_url: str) -> Settings:
-    return load_settings(
-        {
-            "instance": folder,
-            "database_url": database_url,
-            "secret_key": secrets.token_urlsafe(48),  # throwaway instance
-            "redis_url": "",
-        },
-        environ={},
-    )
-
-
-@contextmanager
-def postgres_schema(server: str) -> Iterator[str]:
-    """A fresh schema on the server, dropped afterwards; raises OperationalError if unreachable."""
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, connect_args={"connect_timeout": 5})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        separator = "&" if "?" in server else "?"
-        try:
-            yield f"{server}{separator}options=-csearch_path%3D{schema}"
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 @contextmanager

@@ -34,9 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +46,15 @@ from sqlalchemy.exc import OperationalError
 from ged import bootstrap, migrations
 from ged.adapters.db import make_engine
 from ged.bootstrap import Container
-from ged.config import Settings, load_settings
 from ged.domain.model import Role
 from ged.services.admin import UnitData, UserData
 from ged.services.audit import Actor
 from ged.services.mail import MailFilter, MailInput
 from ged.services.uploads import Upload
+
+# The benchmarks share their throwaway instances (bench/instances.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.instances import postgres_schema, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "bench" / ".cache"
@@ -67,36 +68,6 @@ SYSTEM = Actor.system("bench")
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def settings_for(folder: Path, database_url: str) -> Settings:
-    return load_settings(
-        {
-            "instance": folder,
-            "database_url": database_url,
-            "secret_key": secrets.token_urlsafe(48),  # throwaway instance
-            "redis_url": "",
-        },
-        environ={},
-    )
-
-
-@contextmanager
-def postgres_schema(server: str) -> Iterator[str]:
-    """A fresh schema on the server, dropped afterwards; raises OperationalError if unreachable."""
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, connect_args={"connect_timeout": 5})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        separator = "&" if "?" in server else "?"
-        try:
-            yield f"{server}{separator}options=-csearch_path%3D{schema}"
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 def percentile(values: list[float], q: float) -> float:
