@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from sqlalchemy import Delete, Insert, Select, Update
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 _Processor = Callable[[Any], Any] | None
@@ -162,13 +163,16 @@ class Prepared:
         raw = connection.connection.driver_connection
         if raw is None:
             raise RuntimeError("the session's connection is closed")
+        values = plan.parameters(given)
         cursor = raw.cursor()
         try:
-            cursor.execute(plan.sql, plan.parameters(given))
+            cursor.execute(plan.sql, values)
             if self._returns_rows:
                 rows = plan.rows(cursor.fetchall())
                 return Ran(rows, len(rows))
             return Ran([], cursor.rowcount)
+        except connection.dialect.loaded_dbapi.Error as error:
+            raise _wrapped(connection, plan.sql, values, error, cursor) from error
         finally:
             cursor.close()
 
@@ -178,6 +182,27 @@ class Prepared:
         if plan is None:
             plan = self._plans[key] = _Plan(self.statement, dialect)
         return plan
+
+
+def _wrapped(
+    connection: Connection, sql: str, values: Any, error: Exception, cursor: Any
+) -> StatementError:
+    """The driver's error as SQLAlchemy raises it (`IntegrityError`, `OperationalError`…), so
+    callers catch the same exceptions on both paths; a lost connection is invalidated, as
+    SQLAlchemy does, so that the pool does not hand it out again."""
+    dialect = connection.dialect
+    raw = connection.connection.driver_connection
+    lost = dialect.is_disconnect(error, raw, cursor)  # type: ignore[arg-type]
+    if lost:
+        connection.invalidate(error)
+    return DBAPIError.instance(
+        sql,
+        values,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
 
 
 def observed(connection: Connection) -> bool:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ged.adapters import prepared
@@ -179,3 +180,19 @@ def test_what_cannot_be_prepared_is_refused_when_built() -> None:
         Prepared(select(PROBE.c.id).where(PROBE.c.id.in_(bindparam("ids", expanding=True))))
     with pytest.raises(ValueError, match="named alike"):
         Prepared(select(PROBE.c.id, PROBE.c.id.label("id")))
+
+
+def test_a_refused_statement_raises_what_sqlalchemy_raises(engine: Engine) -> None:
+    """Callers catch the same exceptions on both paths (an `IntegrityError` here)."""
+    duplicate = Prepared(
+        insert(PROBE).values(id=bindparam("b_id"), name=bindparam("b_name"), version=1)
+    )
+    with Session(engine) as session:
+        duplicate.run(session, {"b_id": 7, "b_name": "first"})
+        with pytest.raises(IntegrityError) as fast:
+            duplicate.run(session, {"b_id": 7, "b_name": "again"})
+        session.rollback()
+        duplicate.run(session, {"b_id": 7, "b_name": "first"})
+        with through_sqlalchemy(engine), pytest.raises(IntegrityError) as slow:
+            duplicate.run(session, {"b_id": 7, "b_name": "again"})
+    assert type(fast.value.orig) is type(slow.value.orig)
