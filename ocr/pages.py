@@ -433,6 +433,8 @@ class _Raster:
     """The page in grey, at least `_PREVIEW_PX` on its short side: enough to find the lines
     and make the thumbnail."""
     _full: Image.Image | None = field(default=None, repr=False)
+    jpeg: bool = False
+    """`file` is a JPEG handed to Tesseract as it came (see `_attempt` when it cannot read it)."""
 
     def image(self) -> Image.Image:
         if self._full is None:
@@ -463,7 +465,7 @@ def _jpeg_raster(path: Path, dpi: int, size: tuple[int, int]) -> _Raster | None:
             return None
         opened.draft("L", (_PREVIEW_PX, _PREVIEW_PX))
         preview = opened.convert("L")
-    return _Raster(size, dpi, path, lambda: _open_grey(path), preview)
+    return _Raster(size, dpi, path, lambda: _open_grey(path), preview, jpeg=True)
 
 
 def _embedded_jpeg(job: PageJob) -> _Raster | None:
@@ -571,6 +573,28 @@ def _recognise(
 
 
 def _attempt(job: PageJob, raster: _Raster, angle: float, sideways: bool, tag: str) -> _Reading:
+    """`_read_raster`, from the decoded pixels when Tesseract cannot decode the scan's JPEG.
+
+    Tesseract decodes a JPEG with its own image library (Leptonica, on the system's libjpeg),
+    which reads fewer kinds than Pillow's: a lossless JPEG (SOF3), for one, is refused by
+    libjpeg-turbo before 3.0 and shown blank by pdftoppm. Such a page is decoded by Pillow, as
+    a page to be straightened is, and read from that; later readings of the page start from
+    there too.
+    """
+    try:
+        return _read_raster(job, raster, angle, sideways, tag)
+    except OcrError as refused:
+        if raster.file is None or not raster.jpeg:
+            raise
+        try:
+            raster.image()
+        except (OSError, SyntaxError, ValueError):
+            raise refused from None
+        raster.file = None
+        return _read_raster(job, raster, angle, sideways, tag)
+
+
+def _read_raster(job: PageJob, raster: _Raster, angle: float, sideways: bool, tag: str) -> _Reading:
     """Read the raster straightened by `angle`, turned upright and read again if found turned.
 
     Orientation detection costs a third more than the reading itself (1.07 CPU-s instead of
