@@ -24,7 +24,7 @@ _WCONF = re.compile(r"x_wconf (\d+)")
 _TAGS = re.compile(r"<[^>]*>")
 # Words read at least this sure count towards the page's script (`HocrSummary.arabic_share`):
 # Latin words Tesseract guesses inside Arabic lines read at 0-75 on generated Arabic letters,
-# real French words quoted in them at 82-96 (a few at 75-80).
+# real French words quoted in them mostly at 82-96.
 CONFIDENT_WORD = 80
 
 
