@@ -7,16 +7,18 @@
 2. type: the first bytes (`ocr.detect`); PDF, JPEG, PNG and TIFF only;
 3. inspection, in a limited child: encryption, page count, page size and embedded image sizes
    against the limits, before any page is rasterised; which pages use fonts (only those can
-   have a text layer) and which are a scanner's page (one JPEG filling the page);
+   have a text layer) and which are a scanner's page (one JPEG or CCITT G4 image filling it);
 4. pages, each in its own limited child, up to `workers` at a time: a trusted PDF text layer
    (`ocr.textlayer`) is taken as it is; a scanner's page (in a PDF, or a JPEG file) is handed
-   to Tesseract as the JPEG it is; otherwise the page is rasterised in grayscale (pdftoppm, one
+   to Tesseract as the image it is (decoded by Pillow if Tesseract cannot); otherwise the page is rasterised in grayscale (pdftoppm, one
    page; Pillow for images); each is straightened (`ocr.skew`) and read by Tesseract
    writing text, hOCR (for confidence and orientation) and the page's PDF in one recognition
    pass. Orientation detection (OSD, `--psm 1`) runs inside that pass only for a page whose
    lines run up and down, or whose reading without it is poor (upside down): it costs a third
    of a reading. A page found turned is turned upright and read again, and a straightened page
-   read with low confidence is also read as it was (`ocr.pages.read_page` says why);
+   read with low confidence is also read as it was, and a page read as Arabic with a set that
+   also holds other languages is read again with its Arabic alone (`ocr.pages.read_page` says
+   why);
 5. the searchable PDF, in a limited child: for a PDF, each OCR'd page of the original gets
    Tesseract's invisible text as an overlay (the original's images, vectors and colours stay, and
    no page image is embedded twice); for an image, Tesseract's pages are joined; pages are turned

@@ -211,11 +211,13 @@ def render(lines: tuple[str, ...], language: str, seed: int = 0, skew: float = 0
 SKEWS = (0.6, 1.0, 0.3, -0.5, 1.2, -0.9, 0.0, 0.7)
 
 
-def letters(count_per_language: int = 2) -> list[Letter]:
-    """French then Arabic letters, `count_per_language` of each (the texts, seeds and slants cycle)."""
+def letters(count_per_language: int = 2, arabic: int | None = None) -> list[Letter]:
+    """French then Arabic letters, `count_per_language` of each unless `arabic` says how many
+    Arabic ones (the texts and slants cycle; letter n of a language has seed n)."""
     out: list[Letter] = []
+    counts = {"fra": count_per_language, "ara": count_per_language if arabic is None else arabic}
     for language, texts in (("fra", FRENCH), ("ara", ARABIC)):
-        for index in range(count_per_language):
+        for index in range(counts[language]):
             lines = texts[index % len(texts)]
             skew = SKEWS[index % len(SKEWS)]
             out.append(render(lines, language, seed=index, skew=skew))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ocr import OcrError, OcrSettings, character_error_rate, process
+from ocr import OcrError, OcrSettings, character_error_rate, pages, process
 from tests.integration.ocr import builders
 from tests.integration.ocr.conftest import Reader, sha256
 
@@ -92,6 +92,31 @@ def test_linn_reads_within_the_measured_error_rate(corpus: Path, read: Reader) -
     assert (page.source, page.rotation, page.language) == ("ocr", 0, "fra+ara")
     assert page.confidence > 80
     assert _linn_cer(corpus, result.text) <= LINN_CER_BOUND
+
+
+@pytest.mark.tesseract
+def test_a_ccitt_g4_scan_is_read_from_its_own_image(
+    corpus: Path, read: Reader, tmp_path: Path
+) -> None:
+    # ccitt.pdf is linn's page as a black-and-white scanner writes it: one CCITT G4 image.
+    path = corpus / "ccitt.pdf"
+    [spec] = pages.inspect(pages.InspectJob(path, "application/pdf", 300, 10, 90_000_000))
+    assert spec.image_dpi == 300
+    job = pages.PageJob(path, "application/pdf", 1, 300, "fra", tmp_path, 0, False, 300)
+    raster = pages._pdf_raster(job)
+    assert raster.file is not None
+    assert raster.encoded
+    with Image.open(raster.file) as handed:
+        assert (handed.format, handed.info["compression"], handed.size) == (
+            "TIFF",
+            "group4",
+            (2550, 3300),
+        )
+    result = read(path)
+    assert _linn_cer(corpus, result.text) <= LINN_CER_BOUND
+    # The searchable PDF carries it (pdftotext orders the two columns otherwise: words compared).
+    words = set(result.text.split())
+    assert len(words & set(_pdftotext(result.searchable_pdf).split())) >= 0.95 * len(words)
 
 
 @pytest.mark.tesseract

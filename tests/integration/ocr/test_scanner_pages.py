@@ -144,3 +144,58 @@ def test_a_scanned_page_whose_jpeg_cannot_be_read_as_it_is_is_rasterised(
     assert result.pages[0].rotation == 0
     assert character_error_rate(letter.text, result.text) <= FRENCH_CER_BOUND
     assert _inked_share(result.searchable_pdf, tmp_path) >= 0.95
+
+
+def _lossless_letter(tmp_path: Path) -> tuple[letters.Letter, bytes]:
+    """The top of a letter (its text, not the blank below) as a lossless JPEG that Pillow decodes
+    to the same pixels and this Tesseract cannot read: the case the fallback is for."""
+    letter = letters.render(letters.FRENCH[1], "fra", seed=8, skew=0.3)
+    top = letter.image.crop((0, 0, letters.A4[0], 1300))
+    jpeg = builders.lossless_jpeg(top)
+    probe = tmp_path / "probe.jpg"
+    probe.write_bytes(jpeg)
+    try:
+        with Image.open(probe) as decoded:
+            same = decoded.tobytes() == top.tobytes()
+    except OSError:
+        same = False
+    if not same:
+        pytest.skip("this Pillow cannot decode a lossless JPEG")
+    tried = subprocess.run(["tesseract", str(probe), "-"], capture_output=True, check=False)
+    if tried.returncode == 0:
+        pytest.skip(
+            "this Tesseract reads a lossless JPEG itself: there is nothing to fall back from"
+        )
+    return letters.Letter("fra", letter.text, top), jpeg
+
+
+def test_a_jpeg_file_tesseract_cannot_decode_is_read_from_pillows_decoding(
+    read: Reader, tmp_path: Path
+) -> None:
+    letter, jpeg = _lossless_letter(tmp_path)
+    path = tmp_path / "scan.jpg"
+    path.write_bytes(jpeg)
+    result = read(path)
+    assert character_error_rate(letter.text, result.text) <= FRENCH_CER_BOUND
+    assert builders.page_count(result.searchable_pdf) == 1
+
+
+def test_a_scanned_pdf_page_tesseract_cannot_decode_is_read_from_pillows_decoding(
+    read: Reader, tmp_path: Path
+) -> None:
+    # pdftoppm shows this page blank (so no ink to check the words against, as above): the
+    # page is read from the JPEG as Pillow decodes it, and its searchable PDF holds the text.
+    letter, jpeg = _lossless_letter(tmp_path)
+    path = builders.jpeg_pdf(tmp_path / "scan.pdf", jpeg, letter.image.size)
+    assert _image_dpi(path) == 300
+    result = read(path)
+    assert character_error_rate(letter.text, result.text) <= FRENCH_CER_BOUND
+    layer = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(result.searchable_pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # pdftotext may order the lines otherwise: the words are compared, not the text.
+    words = set(letter.text.split())
+    assert len(words & set(layer.split())) >= 0.95 * len(words)
