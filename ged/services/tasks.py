@@ -2580,12 +2580,12 @@ class Tasks:
         if not recipients:
             recipients = self._pool_addresses(session, None, Role.ADMIN.value)
         mail = self._mail_ref(session, late.mail_id)
-        notify(
+        self._ring(
             session,
             [manager_id] if manager_id else self._pool_people(session, None, Role.ADMIN.value),
             NotificationKind.ESCALATION,
-            TaskNotice(late.name, mail.chrono if mail else None, late.due_at),
-            object_link(late.mail_id, late.document_id),
+            late,
+            mail,
             now,
         )
         holder = self._user_name(session, late.assignee_id) if late.assignee_id else None
@@ -2697,14 +2697,7 @@ class Tasks:
                     )
                     people = self._pool_people(session, task.candidate_unit_id, task.candidate_role)
                 mail = self._mail_ref(session, task.mail_id)
-                notify(
-                    session,
-                    people,
-                    NotificationKind.REMINDER,
-                    TaskNotice(task.name, mail.chrono if mail else None, task.due_at),
-                    object_link(task.mail_id, task.document_id),
-                    now,
-                )
+                self._ring(session, people, NotificationKind.REMINDER, task, mail, now)
                 for person in recipients:
                     message = emails.reminder(
                         self._outbox.language(person.locale),
@@ -2771,14 +2764,7 @@ class Tasks:
         self, uow: UnitOfWork, row: Task, target: User, now: dt.datetime
     ) -> None:
         mail = self._mail_ref(uow.session, row.mail_id)
-        notify(
-            uow.session,
-            [target.id],
-            NotificationKind.ASSIGNMENT,
-            TaskNotice(row.name, mail.chrono if mail else None, row.due_at),
-            object_link(row.mail_id, row.document_id),
-            now,
-        )
+        self._ring(uow.session, [target.id], NotificationKind.ASSIGNMENT, row, mail, now)
         if not self._settings.notify_new_tasks or not target.email:
             return
         message = emails.reassigned(
@@ -2793,14 +2779,7 @@ class Tasks:
         session = uow.session
         mail = self._mail_ref(session, row.mail_id)
         # Under the bell it is a new task for them: it has just come into their pool.
-        notify(
-            session,
-            people,
-            NotificationKind.NEW_TASK,
-            TaskNotice(row.name, mail.chrono if mail else None, row.due_at),
-            object_link(row.mail_id, row.document_id),
-            now,
-        )
+        self._ring(session, people, NotificationKind.NEW_TASK, row, mail, now)
         if not self._settings.notify_new_tasks:
             return
         for person in self._addresses(session, people):
@@ -2813,6 +2792,25 @@ class Tasks:
                 self._tz,
             )
             self._outbox.add(uow, person.address, message.subject, message.body)
+
+    @staticmethod
+    def _ring(
+        session: Session,
+        people: Iterable[int | None],
+        kind: NotificationKind,
+        task: Any,
+        mail: emails.MailRef | None,
+        now: dt.datetime,
+    ) -> None:
+        """The bell for `people` about `task` (a task row: its step, deadline, mail or document)."""
+        notify(
+            session,
+            people,
+            kind,
+            TaskNotice(task.name, mail.chrono if mail else None, task.due_at),
+            object_link(task.mail_id, task.document_id),
+            now,
+        )
 
     @staticmethod
     def _mail_ref(session: Session, mail_id: int | None) -> emails.MailRef | None:
