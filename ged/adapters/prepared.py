@@ -126,18 +126,12 @@ class Ran:
             raise LookupError(f"expected at most one row, got {len(self.rows)}")
         return self.rows[0] if self.rows else None
 
-    def first(self) -> Any:
-        return self.rows[0] if self.rows else None
-
     def scalar_one_or_none(self) -> Any:
         row = self.one_or_none()
         return None if row is None else row[0]
 
     def scalar_one(self) -> Any:
         return self.one()[0]
-
-    def scalars(self) -> list[Any]:
-        return [row[0] for row in self.rows]
 
 
 class Prepared:
