@@ -107,7 +107,7 @@ class TantivySearchIndex:
         self.schema = make_schema()
         self._index: tantivy.Index | None = None
         self._lock = threading.Lock()
-        self._written = False
+        self._seen_meta: tuple[int, int, int] | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -167,10 +167,16 @@ class TantivySearchIndex:
 
     def _searcher(self) -> tantivy.Searcher:
         ix = self.ix
-        if self._written:
-            # What this process committed is seen by its next search (other processes see it
-            # within about half a second, when tantivy notices the new meta.json).
-            self._written = False
+        # A commit (by this process or the worker) replaces meta.json. Tantivy's own watcher
+        # notices it only about half a second later, which a page opened right after the OCR
+        # of its scan would pay: one stat per search (a few µs) sees it at once.
+        try:
+            meta = (self.directory / "meta.json").stat()
+            seen = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
+        except OSError:
+            seen = None
+        if seen != self._seen_meta:
+            self._seen_meta = seen
             ix.reload()
         return ix.searcher()
 
@@ -206,7 +212,6 @@ class TantivySearchIndex:
             # Merges started by this commit finish before the lock is let go (a merge is
             # started once every several commits; dropping the writer would abandon it).
             writer.wait_merging_threads()
-            self._written = True
         finally:
             del writer
 
