@@ -16,16 +16,20 @@ from dataclasses import dataclass
 
 _TOKENS = re.compile(
     r"<span class='(?P<cls>ocr_line|ocr_header|ocr_caption|ocr_textfloat)'[^>]*title=\"(?P<line>[^\"]*)\""
-    r"|<span class='ocrx_word'[^>]*title='(?P<word>[^']*)'[^>]*>(?P<text>.*?)</span>",
+    r"|<span class='ocrx_word'[^>]*title='(?P<word>[^']*)'(?: lang='(?P<lang>[^']*)')?[^>]*>"
+    r"(?P<text>.*?)</span>",
     re.DOTALL,
 )
 _TEXTANGLE = re.compile(r"textangle (\d+)")
 _WCONF = re.compile(r"x_wconf (\d+)")
+_BBOX = re.compile(r"bbox (\d+) (\d+) (\d+) (\d+)")
 _TAGS = re.compile(r"<[^>]*>")
 # Words read at least this sure count towards the page's script (`HocrSummary.arabic_share`):
 # Latin words Tesseract guesses inside Arabic lines read at 0-75 on generated Arabic letters,
 # real French words quoted in them mostly at 82-96.
 CONFIDENT_WORD = 80
+# Tesseract languages written in Arabic script.
+ARABIC_SCRIPT = frozenset({"ara", "fas", "urd", "pus", "snd", "uig"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,12 @@ class HocrSummary:
     arabic_share: float = 0.0
     """Share of Arabic letters among the letters of the words read with a confidence of at
     least CONFIDENT_WORD; 0.0 without any."""
+    unlettered_arabic: tuple[tuple[int, int, int, int], ...] = ()
+    """Boxes (left, top, right, bottom) of the words of a paragraph in another language that an Arabic-script language's model won,
+    and wrote without an Arabic letter (digits, punctuation). hOCR names a word's language when
+    it is not its paragraph's: in a Latin paragraph these are Latin words that model misread
+    ("du Saïss." as "011 5.", at 72-78). A paragraph of digits alone (a page number) may be
+    taken for Arabic as a whole: its words do not count."""
 
 
 def _letters(text: str) -> tuple[int, int]:
@@ -60,6 +70,7 @@ def summarise(hocr: str) -> HocrSummary:
     weighted_conf = 0.0
     words = 0
     arabic = other = 0
+    unlettered_arabic: list[tuple[int, int, int, int]] = []
     for match in _TOKENS.finditer(hocr):
         if match.group("cls"):
             found = _TEXTANGLE.search(match.group("line"))
@@ -73,9 +84,14 @@ def summarise(hocr: str) -> HocrSummary:
         confidence = min(100, int(conf.group(1)))
         total_chars += len(text)
         weighted_conf += len(text) * confidence
+        found_arabic, found_other = _letters(text)
         if confidence >= CONFIDENT_WORD:
-            found_arabic, found_other = _letters(text)
             arabic, other = arabic + found_arabic, other + found_other
+        if not found_arabic and match.group("lang") in ARABIC_SCRIPT:
+            box = _BBOX.search(match.group("word"))
+            if box:
+                left, top, right, bottom = (int(value) for value in box.groups())
+                unlettered_arabic.append((left, top, right, bottom))
         weights[angle] += len(text)
     if not total_chars:
         return HocrSummary(words=0, confidence=0.0, rotation=0)
@@ -87,4 +103,5 @@ def summarise(hocr: str) -> HocrSummary:
         confidence=round(weighted_conf / total_chars, 1),
         rotation=rotation,
         arabic_share=arabic / (arabic + other) if arabic + other else 0.0,
+        unlettered_arabic=tuple(unlettered_arabic),
     )

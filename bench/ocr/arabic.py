@@ -1,12 +1,13 @@
-"""Arabic letters kept apart from the benchmark's pages: the sets change 8 was decided and checked on.
+"""Letters kept apart from the benchmark's pages: the sets changes 8 and 11 were decided and checked on.
 
-    PYTHONPATH=. .venv/bin/python bench/ocr/arabic.py [--set dev|bench|held|mixed]
+    PYTHONPATH=. .venv/bin/python bench/ocr/arabic.py [--set dev|bench|held|mixed|french]
         [--languages fra+ara]
 
 Sets (docs/ocr-performance.md, round 4): `dev`, the development set (seeds 200-223), the only
 one candidates were decided on; `bench`, the benchmark's first eight Arabic letters (seeds
 0-7); `held`, the held-out letters (seeds 100-107); `mixed`, Arabic letters quoting one to three
-French lines (seeds 300-311). Letter n of a set takes the Arabic texts and `letters.SKEWS` in
+French lines (seeds 300-311); `french`, French letters (seeds 200-223, the French texts in
+turn; change 11's development set). Letter n of a set takes the Arabic texts and `letters.SKEWS` in
 turn. Each is saved as the benchmark saves it (one q85 JPEG per PDF page) and read by the
 pipeline, one page at a time; prints each page's character error rate, the languages it was
 read with and its CPU seconds, then the mean.
@@ -31,10 +32,13 @@ SETS = {
     "bench": range(0, 8),
     "held": range(100, 108),
     "mixed": range(300, 312),
+    "french": range(200, 224),
 }
 
 
 def lines_of(set_name: str, index: int) -> tuple[str, ...]:
+    if set_name == "french":
+        return letters.FRENCH[index % len(letters.FRENCH)]
     lines = list(letters.ARABIC[index % len(letters.ARABIC)])
     if set_name == "mixed":
         french = letters.FRENCH[index % len(letters.FRENCH)]
@@ -62,7 +66,8 @@ def main() -> None:
         for index, seed in enumerate(SETS[args.set]):
             lines = lines_of(args.set, index)
             skew = letters.SKEWS[index % len(letters.SKEWS)]
-            letter = letters.render(lines, "ara", seed=seed, skew=skew)
+            language = "fra" if args.set == "french" else "ara"
+            letter = letters.render(lines, language, seed=seed, skew=skew)
             pdf = letters.save_pdf([letter.image], work / f"{args.set}-{seed}.pdf")
             before = children_cpu()
             result = process(pdf, settings, work / f"out-{seed}")
