@@ -404,3 +404,24 @@ def test_a_task_of_a_roles_pool_becomes_the_units_alone(office: Office) -> None:
     assert row_of(office, task_id).candidate_role is None
     assert tasks.unit_pool(office.clerk).total == 0
     assert [t.id for t in tasks.unit_pool(office.colleague).rows] == [task_id]
+
+
+def test_the_mails_history_names_the_pool_and_the_person_as_they_are_called_today(
+    office: Office, held_task: tuple[int, int]
+) -> None:
+    mail_id, task_id = held_task
+    tasks = office.container.tasks
+    tasks.reassign_to_unit(office.director, task_id, office.sj)
+    tasks.reassign(office.director, task_id, office.legal.user_id or 0)
+    office.container.admin.update_unit(
+        SYSTEM, office.sj, UnitData("SJ", "Affaires juridiques", parent_id=office.dg)
+    )
+
+    timeline = office.container.registry.get(office.director, mail_id).timeline
+
+    moves = [e for e in timeline if e.action == AuditAction.TASK_REASSIGNED]
+    assert [(e.to_unit, e.to_person) for e in moves] == [
+        ("Affaires juridiques", ""),
+        ("", "Personne juriste"),
+    ]
+    assert all((e.to_unit, e.to_person) == ("", "") for e in timeline if e not in moves)
