@@ -180,6 +180,7 @@ def test_a_task_taken_away_or_put_in_a_pool_is_worded_in_each_readers_language(
     assert "سحب Personne chef منكم المهمة «معالجة البريد» — A-" in agent
     assert "وأسندها إلى Personne collegue." in agent
     assert "سحب مهمة" in agent  # the kind's label
+    assert "الأجل: " not in agent  # no longer theirs to meet
     assert not any(word in agent for word in (*FRENCH, "Juridique", "retiré"))
     assert not _untranslated(agent), _untranslated(agent)
 
@@ -189,6 +190,7 @@ def test_a_task_taken_away_or_put_in_a_pool_is_worded_in_each_readers_language(
         "dans le panier de votre entité." in legal
     )
     assert "Tâche remise dans le panier" in legal
+    assert legal.count("Échéance : le ") == 1  # the pool's task, not the one taken away
 
     auth.logout()
     auth.login("collegue")
