@@ -49,6 +49,8 @@ LABELS = (
     N_("Rappel d'échéance"),
     N_("Délai dépassé"),
     N_("Tâche réattribuée"),
+    N_("Tâche remise dans le panier"),
+    N_("Tâche retirée"),
     N_("À prendre"),
     N_("En cours"),
     N_("Terminée"),

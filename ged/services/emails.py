@@ -136,17 +136,20 @@ def in_pool(
     mail: MailRef | None,
     due_at: dt.datetime | None,
     zone: ZoneInfo,
+    by: str,
 ) -> Email:
-    """A task put back in the pool of the recipient's unit by a manager: anyone there may take it."""
+    """A task put back in the pool of the recipient's unit by a manager (`by`): anyone there may
+    take it."""
     title = language.translate(task)
     body = [
         _greeting(language, name),
         "",
         language.gettext(
-            "La tâche « %(task)s » a été remise dans le panier de votre entité : "
-            "l'un d'entre vous peut la prendre.",
+            "%(by)s a remis la tâche « %(task)s » dans le panier de votre entité.",
+            by=by,
             task=title,
         ),
+        language.gettext("L'un d'entre vous peut la prendre."),
     ]
     if mail:
         body.append(_mail_line(language, mail))
@@ -158,6 +161,45 @@ def in_pool(
     ]
     subject = language.gettext("Tâche à prendre : %(task)s", task=title)
     return Email(PREFIX + subject + _suffix(mail), _lines(*body))
+
+
+def withdrawn(
+    language: Language,
+    name: str,
+    task: str,
+    mail: MailRef | None,
+    by: str,
+    to: str | None = None,
+    unit: str | None = None,
+) -> Email:
+    """To the person a manager (`by`) took a task from: given to someone (`to`), or put in a
+    unit's pool (`unit`, named in the recipient's language)."""
+    title = language.translate(task)
+    if unit is not None:
+        said = language.gettext(
+            "%(by)s vous a retiré la tâche « %(task)s » et l'a remise dans le panier de %(unit)s.",
+            by=by,
+            task=title,
+            unit=unit,
+        )
+    else:
+        said = language.gettext(
+            "%(by)s vous a retiré la tâche « %(task)s » et l'a confiée à %(to)s.",
+            by=by,
+            task=title,
+            to=to or "—",
+        )
+    body = [_greeting(language, name), "", said]
+    if mail:
+        body.append(_mail_line(language, mail))
+    body += ["", language.gettext("Vous n'avez plus à la traiter.")]
+    subject = language.gettext("Tâche retirée : %(task)s", task=title)
+    return Email(PREFIX + subject + _suffix(mail), _lines(*body))
+
+
+def unit_name(language: Language, name: str, name_ar: str) -> str:
+    """A unit's name in the recipient's language: its Arabic name when it has one."""
+    return name_ar if language.code == "ar" and name_ar else name
 
 
 def reminder(

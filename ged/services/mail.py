@@ -238,6 +238,9 @@ class TimelineEntry:
     actor_name: str
     action: str
     details: dict[str, object]
+    # Where a reassignment gave the task: the unit's (French) name, or the person's name.
+    to_unit: str = ""
+    to_person: str = ""
 
 
 @dataclass(frozen=True)
@@ -716,10 +719,44 @@ class Registry:
                     AuditEvent.object_id.in_([str(i) for i in document_ids]),
                 )
             )
-        events = session.execute(
-            select(AuditEvent).where(or_(*conditions)).order_by(AuditEvent.id).limit(500)
-        ).scalars()
-        return [TimelineEntry(e.at, e.actor_name, e.action, e.details) for e in events]
+        events = (
+            session.execute(
+                select(AuditEvent).where(or_(*conditions)).order_by(AuditEvent.id).limit(500)
+            )
+            .scalars()
+            .all()
+        )
+        names = self._reassignment_names(session, events)
+        return [
+            TimelineEntry(e.at, e.actor_name, e.action, e.details, *names.get(e.id, ("", "")))
+            for e in events
+        ]
+
+    @staticmethod
+    def _reassignment_names(
+        session: Session, events: Sequence[AuditEvent]
+    ) -> dict[int, tuple[str, str]]:
+        """(unit, person) each reassignment gave its task to, by event: the audit keeps ids,
+        the history names them as they are called today."""
+        moves = {e.id: e.details for e in events if e.action == AuditAction.TASK_REASSIGNED}
+        unit_ids = {d["to_unit"] for d in moves.values() if isinstance(d.get("to_unit"), int)}
+        person_ids = {
+            d["to"] for d in moves.values() if "to_unit" not in d and isinstance(d.get("to"), int)
+        }
+        units: dict[object, str] = {}
+        people: dict[object, str] = {}
+        if unit_ids:
+            query = select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))
+            units = dict(session.execute(query).all())
+        if person_ids:
+            query = select(User.id, User.full_name).where(User.id.in_(person_ids))
+            people = dict(session.execute(query).all())
+        return {
+            event_id: (units.get(d.get("to_unit"), ""), "")
+            if "to_unit" in d
+            else ("", people.get(d.get("to"), ""))
+            for event_id, d in moves.items()
+        }
 
     def search(self, actor: Actor, query: MailFilter) -> MailPage:
         """The mail list: filters, sort and pages, counted and fetched under the same permission."""

@@ -232,6 +232,9 @@ MAX_TEXT = 500  # the length of `notification.text`
 NOTICE_FORMAT = 1  # the "v" of a notice's JSON: a later shape gets a new number
 MAX_TASK_NAME = 300
 MAX_CHRONO = 40
+# The names a notice may keep, at most `MAX_NAME` characters each (a person's, a unit's).
+_NAME_KEYS: Final = ("by", "to", "unit")
+MAX_NAME = 120
 MAX_NOTIFICATIONS_PER_PAGE = 100
 _LOCAL_PATH: Final = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&-]*")
 
@@ -241,6 +244,8 @@ class NotificationKind(enum.StrEnum):
     REMINDER = "reminder"
     ESCALATION = "escalation"
     ASSIGNMENT = "assignment"
+    POOL = "pool"  # a manager put the task in the reader's unit's pool
+    WITHDRAWN = "withdrawn"  # a manager took the reader's task to give it elsewhere
 
     @property
     def label(self) -> str:
@@ -249,6 +254,8 @@ class NotificationKind(enum.StrEnum):
             "reminder": "Rappel d'échéance",
             "escalation": "Délai dépassé",
             "assignment": "Tâche réattribuée",
+            "pool": "Tâche remise dans le panier",
+            "withdrawn": "Tâche retirée",
         }[self.value]
 
 
@@ -268,11 +275,18 @@ class TaskNotice:
     Stored as JSON in `notification.text` (no column of its own: see `loads`); the kind of the
     notification chooses the sentence. The step's name is kept as the circuit names it and
     translated when shown, the chrono as registered (never a subject: it may be confidential).
+    A move by a manager also keeps who made it (`by`) and where the task went: a person (`to`)
+    or a unit's pool (`unit_id`, and its French `unit` name for a page without the unit).
+    People's names are kept as they were then, like the name written in the audit trail.
     """
 
     task: str
     chrono: str | None = None
     due_at: dt.datetime | None = None
+    by: str | None = None
+    to: str | None = None
+    unit_id: int | None = None
+    unit: str | None = None
 
     def dumps(self) -> str:
         """The JSON kept in the row, within the column's length (the step's name gives way)."""
@@ -281,12 +295,20 @@ class TaskNotice:
             values["chrono"] = self.chrono[:MAX_CHRONO]
         if self.due_at is not None:
             values["due"] = self.due_at.astimezone(dt.UTC).isoformat(timespec="seconds")
+        for key in _NAME_KEYS:
+            name = getattr(self, key)
+            if name:
+                values[key] = name[:MAX_NAME]
+        if self.unit_id is not None:
+            values["unit_id"] = self.unit_id
         stored = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
-        # Escaped characters (quotes, controls) take more than one place each.
-        while len(stored) > MAX_TEXT and values["task"]:
-            name = str(values["task"])
-            values["task"] = name[: max(0, len(name) - (len(stored) - MAX_TEXT))]
-            stored = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        # Escaped characters (quotes, controls) take more than one place each: the step's name
+        # gives way first, then the names, which a page can do without ("—", the unit by id).
+        for key in ("task", *reversed(_NAME_KEYS)):
+            while len(stored) > MAX_TEXT and values.get(key):
+                text = str(values[key])
+                values[key] = text[: max(0, len(text) - (len(stored) - MAX_TEXT))]
+                stored = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
         return stored
 
     @classmethod
@@ -306,6 +328,12 @@ class TaskNotice:
         task, chrono, due = values.get("task"), values.get("chrono"), values.get("due")
         if not isinstance(task, str) or not isinstance(chrono, str | None):
             return None
+        names = {key: values.get(key) for key in _NAME_KEYS}
+        if not all(isinstance(name, str | None) for name in names.values()):
+            return None
+        unit_id = values.get("unit_id")
+        if unit_id is not None and (not isinstance(unit_id, int) or isinstance(unit_id, bool)):
+            return None
         due_at: dt.datetime | None = None
         if isinstance(due, str):
             try:
@@ -314,7 +342,15 @@ class TaskNotice:
                 return None
             if due_at.tzinfo is None:
                 return None
-        return cls(task, chrono or None, due_at)
+        return cls(
+            task,
+            chrono or None,
+            due_at,
+            by=names["by"] or None,
+            to=names["to"] or None,
+            unit_id=unit_id,
+            unit=names["unit"] or None,
+        )
 
 
 def notify(
@@ -361,7 +397,8 @@ _LEGACY: Final = {
 
 def legacy_notice(kind: NotificationKind, text: str, zone: ZoneInfo) -> TaskNotice | None:
     """The notice an old French sentence was written from, when it is one of ged's own."""
-    found = _LEGACY[kind].fullmatch(text)
+    pattern = _LEGACY.get(kind)  # kinds born with notices never had a sentence
+    found = pattern.fullmatch(text) if pattern else None
     if found is None:
         return None
     values = found.groupdict()

@@ -1844,7 +1844,9 @@ class Tasks:
                 row,
                 {"from": previous, "to": target.id, **({"comment": comment} if comment else {})},
             )
-            self._notify_assignment(uow, row, target, now=self.now())
+            now = self.now()
+            self._notify_assignment(uow, row, target, now=now)
+            self._notify_withdrawn(uow, actor, row, previous, now, to=target)
             self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
 
@@ -1912,8 +1914,11 @@ class Tasks:
                     **({"comment": comment} if comment else {}),
                 },
             )
-            told = [member for member in members if member != actor.user_id]
-            self._notify_pool(uow, row, told, now=self.now())
+            now = self.now()
+            # The former holder hears it once, as the task taken from them.
+            told = [member for member in members if member not in (actor.user_id, previous)]
+            self._notify_pool(uow, actor, row, told, now)
+            self._notify_withdrawn(uow, actor, row, previous, now, unit=unit)
             self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
 
@@ -2773,13 +2778,13 @@ class Tasks:
         self._outbox.add(uow, target.email, message.subject, message.body)
 
     def _notify_pool(
-        self, uow: UnitOfWork, row: Task, people: Sequence[int], now: dt.datetime
+        self, uow: UnitOfWork, actor: Actor, row: Task, people: Sequence[int], now: dt.datetime
     ) -> None:
-        """Tell a unit's people that a task waits in their pool, each in their own language."""
+        """Tell a unit's people that a manager put a task in their pool, each in their language."""
         session = uow.session
         mail = self._mail_ref(session, row.mail_id)
-        # Under the bell it is a new task for them: it has just come into their pool.
-        self._ring(session, people, NotificationKind.NEW_TASK, row, mail, now)
+        by = self._actor_name(session, actor)
+        self._ring(session, people, NotificationKind.POOL, row, mail, now, by=by)
         if not self._settings.notify_new_tasks:
             return
         for person in self._addresses(session, people):
@@ -2790,8 +2795,64 @@ class Tasks:
                 mail,
                 row.due_at,
                 self._tz,
+                by,
             )
             self._outbox.add(uow, person.address, message.subject, message.body)
+
+    def _notify_withdrawn(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        row: Task,
+        previous: int | None,
+        now: dt.datetime,
+        to: User | None = None,
+        unit: Unit | None = None,
+    ) -> None:
+        """Tell the person who held a task that a manager gave it to someone (`to`) or to a
+        unit's pool (`unit`); nobody when the task was held by nobody, the actor, or `to`."""
+        if previous is None or previous == actor.user_id or (to is not None and previous == to.id):
+            return
+        session = uow.session
+        holder = session.get(User, previous)
+        if holder is None or not holder.active:
+            return
+        mail = self._mail_ref(session, row.mail_id)
+        by = self._actor_name(session, actor)
+        self._ring(
+            session,
+            [holder.id],
+            NotificationKind.WITHDRAWN,
+            row,
+            mail,
+            now,
+            by=by,
+            to=to.full_name if to is not None else None,
+            unit=unit,
+        )
+        if not self._settings.notify_new_tasks or not holder.email:
+            return
+        language = self._outbox.language(holder.locale)
+        message = emails.withdrawn(
+            language,
+            holder.full_name,
+            row.name,
+            mail,
+            by,
+            to=to.full_name if to is not None else None,
+            unit=emails.unit_name(language, unit.name, unit.name_ar) if unit else None,
+        )
+        self._outbox.add(uow, holder.email, message.subject, message.body)
+
+    @staticmethod
+    def _actor_name(session: Session, actor: Actor) -> str:
+        """Who moved a task, as the people it concerns know them."""
+        if actor.user_id is None:
+            return actor.username
+        name = session.execute(
+            select(User.full_name).where(User.id == actor.user_id)
+        ).scalar_one_or_none()
+        return name or actor.username
 
     @staticmethod
     def _ring(
@@ -2801,13 +2862,25 @@ class Tasks:
         task: Any,
         mail: emails.MailRef | None,
         now: dt.datetime,
+        by: str | None = None,
+        to: str | None = None,
+        unit: Unit | None = None,
     ) -> None:
-        """The bell for `people` about `task` (a task row: its step, deadline, mail or document)."""
+        """The bell for `people` about `task` (a task row: its step, deadline, mail or document),
+        and for a manager's move, who made it and where the task went."""
         notify(
             session,
             people,
             kind,
-            TaskNotice(task.name, mail.chrono if mail else None, task.due_at),
+            TaskNotice(
+                task.name,
+                mail.chrono if mail else None,
+                task.due_at,
+                by=by,
+                to=to,
+                unit_id=unit.id if unit is not None else None,
+                unit=unit.name if unit is not None else None,
+            ),
             object_link(task.mail_id, task.document_id),
             now,
         )

@@ -11,7 +11,7 @@ from flask_babel import gettext as _gettext
 
 from ged.domain.model import AuditAction
 from ged.services.tasks import OUTCOME_LABELS
-from web.i18n import N_, babel_locale, format_day, format_moment, translate
+from web.i18n import N_, babel_locale, format_day, format_moment, translate, unit_name
 
 
 def gettext(text: str, **variables: object) -> str:
@@ -73,8 +73,13 @@ def action_label(action: str) -> str:
     return translate(ACTION_LABELS.get(action, action))
 
 
-def action_detail(action: str, details: Mapping[str, object]) -> str:
-    """The one detail worth a line in the history, in words; '' when there is none."""
+def action_detail(
+    action: str, details: Mapping[str, object], to_unit: str = "", to_person: str = ""
+) -> str:
+    """The one detail worth a line in the history, in words; '' when there is none.
+
+    `to_unit` and `to_person` name where a reassignment gave its task (a unit's French name,
+    shown in the page's language; a person's name)."""
     if action == AuditAction.MAIL_REGISTERED and details.get("chrono"):
         return gettext("Numéro d'ordre %(chrono)s", chrono=details["chrono"])
     if action == AuditAction.MAIL_UPDATED and details:
@@ -88,6 +93,8 @@ def action_detail(action: str, details: Mapping[str, object]) -> str:
         return str(details["title"])
     if action == AuditAction.TASK_COMPLETED and details.get("name"):
         return _task_line(details)
+    if action == AuditAction.TASK_REASSIGNED and details.get("name") and (to_unit or to_person):
+        return _reassignment_line(details, to_unit, to_person)
     if action in (
         AuditAction.TASK_CLAIMED,
         AuditAction.TASK_RELEASED,
@@ -98,6 +105,23 @@ def action_detail(action: str, details: Mapping[str, object]) -> str:
     if action in (AuditAction.DOCUMENT_HOLD_SET, AuditAction.DOCUMENT_HOLD_RELEASED):
         return str(details.get("reason") or "")
     return ""
+
+
+def _reassignment_line(details: Mapping[str, object], to_unit: str, to_person: str) -> str:
+    """« Traiter le courrier » — remise dans le panier de <unit>, or confiée à <person>."""
+    task = translate(details["name"])
+    if to_unit:
+        line = gettext(
+            "%(task)s — remise dans le panier de %(unit)s",
+            task=task,
+            unit=unit_name(details.get("to_unit"), to_unit),
+        )
+    else:
+        line = gettext("%(task)s — confiée à %(person)s", task=task, person=to_person)
+    comment = details.get("comment")
+    if isinstance(comment, str) and comment:
+        line += f" : {comment}"
+    return line
 
 
 def _task_line(details: Mapping[str, object]) -> str:

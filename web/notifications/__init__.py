@@ -24,7 +24,11 @@ from web.users import current_actor
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 # Their sentence has no deadline: it is shown under it.
-_SAYS_DUE_APART = frozenset({NotificationKind.NEW_TASK, NotificationKind.ASSIGNMENT})
+# The tasks the reader may now do show their deadline under the sentence; one taken from them
+# does not: it is no longer theirs to meet.
+_SAYS_DUE_APART = frozenset(
+    {NotificationKind.NEW_TASK, NotificationKind.ASSIGNMENT, NotificationKind.POOL}
+)
 
 
 class MarkForm(Form):

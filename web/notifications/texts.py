@@ -16,7 +16,14 @@ from babel import dates as babel_dates
 from flask_babel import gettext as _
 
 from ged.services.notifications import NotificationKind, NotificationView, TaskNotice
-from web.i18n import DEFAULT_LANGUAGE, babel_locale, current_language, format_day, translate
+from web.i18n import (
+    DEFAULT_LANGUAGE,
+    babel_locale,
+    current_language,
+    format_day,
+    translate,
+    unit_name,
+)
 
 
 def _time(moment: dt.datetime) -> str:
@@ -59,6 +66,23 @@ def _sentence(kind: NotificationKind, notice: TaskNotice, zone: str) -> str:
             )
         else:
             sentence = _("La tâche « %(task)s » vous a été réattribuée.", task=task)
+    elif kind is NotificationKind.POOL:
+        by = notice.by or "—"
+        if chrono:
+            sentence = _(
+                "%(by)s a remis la tâche « %(task)s » — %(chrono)s dans le panier de votre entité.",
+                by=by,
+                task=task,
+                chrono=chrono,
+            )
+        else:
+            sentence = _(
+                "%(by)s a remis la tâche « %(task)s » dans le panier de votre entité.",
+                by=by,
+                task=task,
+            )
+    elif kind is NotificationKind.WITHDRAWN:
+        sentence = _withdrawn(notice)
     elif kind is NotificationKind.REMINDER:
         due = due_text(notice.due_at, zone)
         if chrono:
@@ -81,6 +105,47 @@ def _sentence(kind: NotificationKind, notice: TaskNotice, zone: str) -> str:
             )
         else:
             sentence = _("Délai dépassé : « %(task)s » (échéance %(due)s).", task=task, due=due)
+    return sentence
+
+
+def _withdrawn(notice: TaskNotice) -> str:
+    """Taken from the reader by a manager: to a unit's pool, or to a person."""
+    by, task, chrono = notice.by or "—", translate(notice.task), notice.chrono
+    sentence: str
+    if notice.unit is not None or notice.unit_id is not None:
+        unit = unit_name(notice.unit_id, notice.unit or "—")
+        if chrono:
+            sentence = _(
+                "%(by)s vous a retiré la tâche « %(task)s » — %(chrono)s et l'a remise dans le "
+                "panier de %(unit)s.",
+                by=by,
+                task=task,
+                chrono=chrono,
+                unit=unit,
+            )
+        else:
+            sentence = _(
+                "%(by)s vous a retiré la tâche « %(task)s » et l'a remise dans le panier de "
+                "%(unit)s.",
+                by=by,
+                task=task,
+                unit=unit,
+            )
+    elif chrono:
+        sentence = _(
+            "%(by)s vous a retiré la tâche « %(task)s » — %(chrono)s et l'a confiée à %(to)s.",
+            by=by,
+            task=task,
+            chrono=chrono,
+            to=notice.to or "—",
+        )
+    else:
+        sentence = _(
+            "%(by)s vous a retiré la tâche « %(task)s » et l'a confiée à %(to)s.",
+            by=by,
+            task=task,
+            to=notice.to or "—",
+        )
     return sentence
 
 

@@ -10,6 +10,8 @@ from babel.dates import format_time
 from flask.testing import FlaskClient
 
 from ged.bootstrap import Container
+from ged.services.admin import UnitData
+from tests.builders import SYSTEM
 from tests.conftest import AuthActions
 from tests.e2e.conftest import text
 from tests.e2e.i18n.conftest import catalogue, visible_texts
@@ -136,3 +138,62 @@ def test_old_rows_still_show_and_follow_the_language_when_they_can(
     )
     assert reminder not in arabic
     assert written in arabic  # nothing to read back: shown as written
+
+
+def _moves(office: Office) -> str:
+    """Tasks a manager took from their holders: to a pool (named in Arabic, named with markup),
+    and to a person; returns the chrono of the first."""
+    admin, tasks = office.container.admin, office.container.tasks
+    admin.update_unit(
+        SYSTEM,
+        office.sj,
+        UnitData("SJ", "Juridique", name_ar="الشؤون القانونية", parent_id=office.dg),
+    )
+    admin.update_unit(
+        SYSTEM, office.other, UnitData("AUT", "Autre <b>service</b>", parent_id=office.dg)
+    )
+    office.container.accounts.set_locale(office.agent, "ar")
+    mail_id = office.register("Demande de certificat")
+    first = office.dispatch(mail_id).id
+    tasks.claim(office.agent, first)
+    tasks.reassign_to_unit(office.director, first, office.sj)
+    second = office.dispatch(office.register("Demande de permis")).id
+    tasks.claim(office.colleague, second)
+    tasks.reassign_to_unit(office.director, second, office.other)
+    third = office.dispatch(office.register("Demande de licence")).id
+    tasks.claim(office.agent, third)
+    tasks.reassign(office.chef, third, office.colleague.user_id or 0)
+    return chrono_of(office, mail_id)
+
+
+def test_a_task_taken_away_or_put_in_a_pool_is_worded_in_each_readers_language(
+    client: FlaskClient, auth: AuthActions, container: Container
+) -> None:
+    office = make_office(container)
+    chrono = _moves(office)
+
+    agent = _sentences(client, auth, "agent")
+    assert (
+        f"سحب Personne directeur منكم المهمة «معالجة البريد» — {chrono} "
+        "وأرجعها إلى سلة الشؤون القانونية." in agent
+    )
+    assert "سحب Personne chef منكم المهمة «معالجة البريد» — A-" in agent
+    assert "وأسندها إلى Personne collegue." in agent
+    assert "سحب مهمة" in agent  # the kind's label
+    assert "الأجل: " not in agent  # no longer theirs to meet
+    assert not any(word in agent for word in (*FRENCH, "Juridique", "retiré"))
+    assert not _untranslated(agent), _untranslated(agent)
+
+    legal = _sentences(client, auth, "juriste")
+    assert (
+        f"Personne directeur a remis la tâche « Traiter le courrier » — {chrono} "
+        "dans le panier de votre entité." in legal
+    )
+    assert "Tâche remise dans le panier" in legal
+    assert legal.count("Échéance : le ") == 1  # the pool's task, not the one taken away
+
+    auth.logout()
+    auth.login("collegue")
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "dans le panier de Autre &lt;b&gt;service&lt;/b&gt;." in page
+    assert "<b>service" not in page

@@ -92,10 +92,13 @@ def test_a_task_put_back_in_its_units_pool_leaves_its_holder_for_every_colleague
     tasks.complete(office.colleague, task_id, "close")
 
 
-def test_the_people_of_the_pool_are_told_in_the_bell_and_by_email_but_not_the_manager(
+def test_the_pool_is_told_who_put_the_task_there_and_the_manager_is_not(
     office: Office, held_task: tuple[int, int]
 ) -> None:
     mail_id, task_id = held_task
+    tasks = office.container.tasks
+    tasks.release(office.agent, task_id)
+    tasks.claim(office.chef, task_id)  # held by the manager himself: no one to take it from
     office.container.accounts.set_locale(office.colleague, "ar")
     before = {
         person: len(notifications_of(office.container, person.user_id))
@@ -103,14 +106,14 @@ def test_the_people_of_the_pool_are_told_in_the_bell_and_by_email_but_not_the_ma
     }
     sent_before = len(emails(office.container))
 
-    office.container.tasks.reassign_to_unit(office.chef, task_id, office.sau)
+    tasks.reassign_to_unit(office.chef, task_id, office.sau)
 
     due_at = row_of(office, task_id).due_at
     for member in (office.agent, office.colleague):
         [note] = notifications_of(office.container, member.user_id)[before[member] :]
-        assert note.kind == NotificationKind.NEW_TASK
+        assert note.kind == NotificationKind.POOL
         assert TaskNotice.loads(note.text) == TaskNotice(
-            "Traiter le courrier", chrono_of(office, mail_id), due_at
+            "Traiter le courrier", chrono_of(office, mail_id), due_at, by="Personne chef"
         )
         assert note.link == f"/mail/{mail_id}"
     for outsider in (office.chef, office.legal):
@@ -120,12 +123,72 @@ def test_the_people_of_the_pool_are_told_in_the_bell_and_by_email_but_not_the_ma
     assert set(sent) == {"agent@agence.test", "collegue@agence.test"}
     french = sent["agent@agence.test"]
     assert french.subject.startswith("[ged] Tâche à prendre : Traiter le courrier — A-")
-    assert "remise dans le panier de votre entité" in french.body
+    assert (
+        "Personne chef a remis la tâche « Traiter le courrier » dans le panier de votre entité."
+        in french.body
+    )
+    assert "L'un d'entre vous peut la prendre." in french.body
     arabic = sent["collegue@agence.test"]
     assert arabic.subject.startswith("[ged] مهمة في انتظار التكفل: معالجة البريد — A-")
-    assert "أرجعت المهمة «معالجة البريد» إلى سلة مصلحتكم" in arabic.body
-    for french_word in ("Tâche", "panier", "Bonjour", "Retrouvez"):
+    assert "أرجع Personne chef المهمة «معالجة البريد» إلى سلة مصلحتكم." in arabic.body
+    for french_word in ("Tâche", "panier", "Bonjour", "Retrouvez", "remis"):
         assert french_word not in arabic.subject + arabic.body
+
+
+def test_the_former_holder_is_told_once_that_the_task_went_to_a_pool_named_in_his_language(
+    office: Office, held_task: tuple[int, int]
+) -> None:
+    mail_id, task_id = held_task
+    office.container.admin.update_unit(
+        SYSTEM,
+        office.sj,
+        UnitData("SJ", "Juridique", name_ar="الشؤون القانونية", parent_id=office.dg),
+    )
+    office.container.accounts.set_locale(office.agent, "ar")
+    seen = len(notifications_of(office.container, office.agent.user_id))
+    sent_before = len(emails(office.container))
+
+    office.container.tasks.reassign_to_unit(office.director, task_id, office.sj, "Hors sujet")
+
+    [note] = notifications_of(office.container, office.agent.user_id)[seen:]
+    assert note.kind == NotificationKind.WITHDRAWN
+    assert TaskNotice.loads(note.text) == TaskNotice(
+        "Traiter le courrier",
+        chrono_of(office, mail_id),
+        row_of(office, task_id).due_at,
+        by="Personne directeur",
+        unit_id=office.sj,
+        unit="Juridique",
+    )
+    sent = {e.to_address: e for e in emails(office.container)[sent_before:]}
+    assert set(sent) == {"agent@agence.test", "juriste@agence.test"}
+    told = sent["agent@agence.test"]
+    assert told.subject.startswith("[ged] سحب مهمة: معالجة البريد — A-")
+    assert (
+        "سحب Personne directeur منكم المهمة «معالجة البريد» وأرجعها إلى سلة الشؤون القانونية."
+        in told.body
+    )
+    assert "لم يعد عليكم معالجتها." in told.body
+    assert "Juridique" not in told.body
+    assert "Personne juriste a remis" not in sent["juriste@agence.test"].body
+    assert "Personne directeur a remis" in sent["juriste@agence.test"].body
+
+
+def test_a_task_held_by_nobody_or_by_the_manager_himself_tells_no_former_holder(
+    office: Office, held_task: tuple[int, int]
+) -> None:
+    _, task_id = held_task
+    tasks = office.container.tasks
+    tasks.release(office.agent, task_id)
+
+    tasks.reassign_to_unit(office.director, task_id, office.dg)
+    tasks.claim(office.director, task_id)
+    tasks.reassign_to_unit(office.director, task_id, office.other)
+
+    for person in (office.agent, office.director, office.colleague):
+        kinds = [n.kind for n in notifications_of(office.container, person.user_id)]
+        assert NotificationKind.WITHDRAWN not in kinds, person.username
+    assert not [e for e in emails(office.container) if e.subject.startswith("[ged] Tâche retirée")]
 
 
 def test_only_the_manager_of_the_tasks_unit_or_an_administrator_gives_it_to_a_pool(
@@ -341,3 +404,24 @@ def test_a_task_of_a_roles_pool_becomes_the_units_alone(office: Office) -> None:
     assert row_of(office, task_id).candidate_role is None
     assert tasks.unit_pool(office.clerk).total == 0
     assert [t.id for t in tasks.unit_pool(office.colleague).rows] == [task_id]
+
+
+def test_the_mails_history_names_the_pool_and_the_person_as_they_are_called_today(
+    office: Office, held_task: tuple[int, int]
+) -> None:
+    mail_id, task_id = held_task
+    tasks = office.container.tasks
+    tasks.reassign_to_unit(office.director, task_id, office.sj)
+    tasks.reassign(office.director, task_id, office.legal.user_id or 0)
+    office.container.admin.update_unit(
+        SYSTEM, office.sj, UnitData("SJ", "Affaires juridiques", parent_id=office.dg)
+    )
+
+    timeline = office.container.registry.get(office.director, mail_id).timeline
+
+    moves = [e for e in timeline if e.action == AuditAction.TASK_REASSIGNED]
+    assert [(e.to_unit, e.to_person) for e in moves] == [
+        ("Affaires juridiques", ""),
+        ("", "Personne juriste"),
+    ]
+    assert all((e.to_unit, e.to_person) == ("", "") for e in timeline if e not in moves)

@@ -60,9 +60,38 @@ def test_a_long_step_name_full_of_quotes_still_fits_the_column() -> None:
     assert (read.chrono, read.due_at) == ("A-2026-00042", due)
 
 
+def test_a_managers_move_keeps_who_made_it_and_where_the_task_went() -> None:
+    due = dt.datetime(2026, 12, 8, 23, 0, tzinfo=dt.UTC)
+    to_pool = TaskNotice("Traiter", "A-2026-00042", due, by="Personne chef", unit_id=7, unit="SAU")
+    to_person = TaskNotice("Traiter", None, None, by="Personne chef", to="Personne collegue")
+
+    assert TaskNotice.loads(to_pool.dumps()) == to_pool
+    assert TaskNotice.loads(to_person.dumps()) == to_person
+    # A notice without them reads as before: older rows and other kinds are unchanged.
+    assert "by" not in TaskNotice("Traiter", "A-2026-00042", due).dumps()
+
+
+def test_long_names_full_of_quotes_give_way_until_the_notice_fits() -> None:
+    notice = TaskNotice('"' * 300, "A-2026-00042", None, by='"' * 200, to='"' * 200, unit_id=3)
+
+    stored = notice.dumps()
+
+    assert len(stored) <= MAX_TEXT
+    read = TaskNotice.loads(stored)
+    assert read is not None
+    assert (read.chrono, read.unit_id) == ("A-2026-00042", 3)
+    assert read.task == ""
+    assert read.by
+    assert ('"' * 200).startswith(read.by)
+
+
 @pytest.mark.parametrize(
     "stored",
     [
+        '{"v": 1, "task": "Traiter", "by": 3}',
+        '{"v": 1, "task": "Traiter", "unit": ["SAU"]}',
+        '{"v": 1, "task": "Traiter", "unit_id": "7"}',
+        '{"v": 1, "task": "Traiter", "unit_id": true}',
         "Nouvelle tâche : « Dispatcher le courrier ».",
         "{pas du JSON",
         '{"v": 2, "task": "Traiter"}',
@@ -139,6 +168,8 @@ def test_an_old_french_sentence_is_read_back_into_its_values(
         ("new_task", "Bienvenue dans ged."),
         ("reminder", "Rappel : « Traiter le courrier » arrive à échéance le 31/02/2026 à 10:00."),
         ("escalation", "Délai dépassé : « Traiter le courrier » (échéance le 08/12/2026 à 25:00)."),
+        ("pool", "Une tâche vous attend."),  # kinds born with notices have no old sentence
+        ("withdrawn", "Tâche retirée."),
     ],
 )
 def test_any_other_old_text_is_kept_as_written(office: Office, kind: str, sentence: str) -> None:
