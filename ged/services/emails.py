@@ -115,12 +115,13 @@ def new_task(
     return Email(PREFIX + subject + _suffix(mail), _lines(*body))
 
 
-def reassigned(language: Language, name: str, task: str, mail: MailRef | None) -> Email:
+def reassigned(language: Language, name: str, task: str, mail: MailRef | None, by: str) -> Email:
+    """A task a manager (`by`) gave the recipient by name."""
     title = language.translate(task)
     body = [
         _greeting(language, name),
         "",
-        language.gettext("La tâche « %(task)s » vous a été réattribuée.", task=title),
+        language.gettext("%(by)s vous a confié la tâche « %(task)s ».", by=by, task=title),
     ]
     if mail:
         body.append(_mail_line(language, mail))

@@ -1845,7 +1845,7 @@ class Tasks:
                 {"from": previous, "to": target.id, **({"comment": comment} if comment else {})},
             )
             now = self.now()
-            self._notify_assignment(uow, row, target, now=now)
+            self._notify_assignment(uow, actor, row, target, now=now)
             self._notify_withdrawn(uow, actor, row, previous, now, to=target)
             self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
@@ -2766,14 +2766,17 @@ class Tasks:
             self._outbox.add(uow, found.address, message.subject, message.body)
 
     def _notify_assignment(
-        self, uow: UnitOfWork, row: Task, target: User, now: dt.datetime
+        self, uow: UnitOfWork, actor: Actor, row: Task, target: User, now: dt.datetime
     ) -> None:
-        mail = self._mail_ref(uow.session, row.mail_id)
-        self._ring(uow.session, [target.id], NotificationKind.ASSIGNMENT, row, mail, now)
+        """Tell the person a manager gave a task to, and who gave it, in their language."""
+        session = uow.session
+        mail = self._mail_ref(session, row.mail_id)
+        by = self._actor_name(session, actor)
+        self._ring(session, [target.id], NotificationKind.ASSIGNMENT, row, mail, now, by=by)
         if not self._settings.notify_new_tasks or not target.email:
             return
         message = emails.reassigned(
-            self._outbox.language(target.locale), target.full_name, row.name, mail
+            self._outbox.language(target.locale), target.full_name, row.name, mail, by
         )
         self._outbox.add(uow, target.email, message.subject, message.body)
 

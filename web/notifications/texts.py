@@ -57,7 +57,17 @@ def _sentence(kind: NotificationKind, notice: TaskNotice, zone: str) -> str:
             sentence = _("Nouvelle tâche : « %(task)s » — %(chrono)s.", task=task, chrono=chrono)
         else:
             sentence = _("Nouvelle tâche : « %(task)s ».", task=task)
-    elif kind is NotificationKind.ASSIGNMENT:
+    elif kind is NotificationKind.ASSIGNMENT and notice.by:
+        if chrono:
+            sentence = _(
+                "%(by)s vous a confié la tâche « %(task)s » — %(chrono)s.",
+                by=notice.by,
+                task=task,
+                chrono=chrono,
+            )
+        else:
+            sentence = _("%(by)s vous a confié la tâche « %(task)s ».", by=notice.by, task=task)
+    elif kind is NotificationKind.ASSIGNMENT:  # written before notices named who did it
         if chrono:
             sentence = _(
                 "La tâche « %(task)s » — %(chrono)s vous a été réattribuée.",

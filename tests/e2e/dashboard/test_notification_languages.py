@@ -20,7 +20,15 @@ from tests.integration.notifications.conftest import add_raw, chrono_of
 
 BIDI_MARKS = re.compile("[\u200e\u200f\u061c]")
 ARABIC = re.compile("[\u0600-\u06ff]")
-FRENCH = ("Nouvelle tâche", "Rappel", "Délai dépassé", "réattribuée", "Dispatcher", "Traiter")
+FRENCH = (
+    "Nouvelle tâche",
+    "Rappel",
+    "Délai dépassé",
+    "réattribuée",
+    "confié",
+    "Dispatcher",
+    "Traiter",
+)
 
 
 def _every_kind(office: Office, locale: str) -> tuple[str, dt.date]:
@@ -65,7 +73,7 @@ def test_an_arabic_reader_sees_every_kind_of_notification_in_arabic(
     assert f"تذكير: «معالجة البريد» — {chrono}، يحل أجلها يوم {day} (نهاية اليوم)." in chef
     assert f"تجاوز الأجل: «معالجة البريد» — {chrono} (الأجل يوم {day} (نهاية اليوم))." in chef
     colleague = _sentences(client, auth, "collegue")
-    assert f"أعيد إسناد المهمة «معالجة البريد» — {chrono} إليكم." in colleague
+    assert f"أسند إليكم Personne chef المهمة «معالجة البريد» — {chrono}." in colleague
     assert f"الأجل: يوم {day} (نهاية اليوم)" in colleague
     assert "تذكير بالأجل" in colleague  # the kind's label
     for page in (director, chef, colleague):
@@ -92,7 +100,7 @@ def test_a_french_reader_sees_them_in_french(
         f"le {day} (fin de journée))." in chef
     )
     colleague = _sentences(client, auth, "collegue")
-    assert f"La tâche « Traiter le courrier » — {chrono} vous a été réattribuée." in colleague
+    assert f"Personne chef vous a confié la tâche « Traiter le courrier » — {chrono}." in colleague
     assert f"Échéance : le {day} (fin de journée)" in colleague
     for page in (director, chef, colleague):
         assert not ARABIC.search(page.split('<ul class="list-group')[1])

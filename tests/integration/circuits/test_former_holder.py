@@ -50,7 +50,11 @@ def test_the_holder_is_told_in_arabic_whom_his_task_was_given_to(
     assert (notice.task, notice.chrono) == ("Traiter le courrier", chrono_of(office, mail_id))
     assert (notice.by, notice.to, notice.unit_id) == ("Personne chef", "Personne collegue", None)
     assert note.link == f"/mail/{mail_id}"
-    assert kinds(office, office.colleague.user_id)[-1] == NotificationKind.ASSIGNMENT
+    [given] = notifications_of(mailing, office.colleague.user_id)[-1:]
+    assert given.kind == NotificationKind.ASSIGNMENT
+    given_notice = TaskNotice.loads(given.text)
+    assert given_notice is not None
+    assert given_notice.by == "Personne chef"  # the new holder is told who gave it
 
     [told] = smtp.mailbox.to("agent@agence.test")
     assert told.startswith("[ged] سحب مهمة: معالجة البريد — A-")
@@ -59,7 +63,8 @@ def test_the_holder_is_told_in_arabic_whom_his_task_was_given_to(
     assert "Plainte" not in told  # a confidential subject never leaves by e-mail
     for french in ("Bonjour", "Tâche", "retiré", "Traiter"):
         assert french not in told
-    assert len(smtp.mailbox.to("collegue@agence.test")) == 1
+    [given_mail] = smtp.mailbox.to("collegue@agence.test")
+    assert "Personne chef vous a confié la tâche « Traiter le courrier »." in given_mail
 
 
 def test_the_holder_is_told_in_french_which_pool_his_task_went_back_to(

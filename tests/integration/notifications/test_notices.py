@@ -39,7 +39,9 @@ def test_every_task_event_stores_its_values_and_no_sentence(office: Office) -> N
         ("chef", "reminder"): TaskNotice("Traiter le courrier", chrono, process.due_at),
         ("chef", "escalation"): TaskNotice("Traiter le courrier", chrono, process.due_at),
         ("collegue", "reminder"): TaskNotice("Traiter le courrier", chrono, process.due_at),
-        ("collegue", "assignment"): TaskNotice("Traiter le courrier", chrono, process.due_at),
+        ("collegue", "assignment"): TaskNotice(
+            "Traiter le courrier", chrono, process.due_at, by="Personne chef"
+        ),
     }
     for text in stored.values():
         assert not any(word in text for word in FRENCH_WORDS), text
