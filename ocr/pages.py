@@ -736,6 +736,8 @@ def script_languages(languages: str, summary: hocr.HocrSummary) -> str:
 # Room around each word given to `_latin_letters_under`, in pixels of the page, and what counts
 # as letters read there: two together (a speck or a stroke reads as one, "a", "E").
 _WORD_MARGIN = 6
+# A table of figures may have hundreds of such words: the first ones tell as well.
+_WORDS_CHECKED = 32
 _LATIN_WORD = re.compile(r"[^\W\d_]{2}")
 
 
@@ -762,7 +764,7 @@ def _latin_letters_under(job: PageJob, reading: _Reading, languages: str) -> boo
                     min(page.height, bottom + _WORD_MARGIN),
                 )
             )
-            for left, top, right, bottom in reading.summary.unlettered_arabic
+            for left, top, right, bottom in reading.summary.unlettered_arabic[:_WORDS_CHECKED]
         ]
     crops = [crop for crop in crops if crop.width > 1 and crop.height > 1]
     if not crops:
