@@ -793,6 +793,16 @@ def _plain_value(value: Any) -> int | str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Move:
+    """A manager's move of a task, as its notices tell it: who, by name, and the mail, read once."""
+
+    actor: Actor
+    by: str
+    mail: emails.MailRef | None
+    now: dt.datetime
+
+
 class Tasks:
     def __init__(
         self,
@@ -1845,8 +1855,9 @@ class Tasks:
                 {"from": previous, "to": target.id, **({"comment": comment} if comment else {})},
             )
             now = self.now()
-            self._notify_assignment(uow, actor, row, target, now=now)
-            self._notify_withdrawn(uow, actor, row, previous, now, to=target)
+            move = self._move(uow.session, actor, row, now)
+            self._notify_assignment(uow, move, row, target)
+            self._notify_withdrawn(uow, move, row, previous, to=target)
             self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
 
@@ -1917,8 +1928,9 @@ class Tasks:
             now = self.now()
             # The former holder hears it once, as the task taken from them.
             told = [member for member in members if member not in (actor.user_id, previous)]
-            self._notify_pool(uow, actor, row, told, now)
-            self._notify_withdrawn(uow, actor, row, previous, now, unit=unit)
+            move = self._move(uow.session, actor, row, now)
+            self._notify_pool(uow, move, row, told)
+            self._notify_withdrawn(uow, move, row, previous, unit=unit)
             self._reindex_holders(uow, row.mail_id, row.document_id)
             uow.commit()
 
@@ -2765,14 +2777,16 @@ class Tasks:
             )
             self._outbox.add(uow, found.address, message.subject, message.body)
 
-    def _notify_assignment(
-        self, uow: UnitOfWork, actor: Actor, row: Task, target: User, now: dt.datetime
-    ) -> None:
+    def _move(self, session: Session, actor: Actor, row: Task, now: dt.datetime) -> _Move:
+        return _Move(
+            actor, self._actor_name(session, actor), self._mail_ref(session, row.mail_id), now
+        )
+
+    def _notify_assignment(self, uow: UnitOfWork, move: _Move, row: Task, target: User) -> None:
         """Tell the person a manager gave a task to, and who gave it, in their language."""
         session = uow.session
-        mail = self._mail_ref(session, row.mail_id)
-        by = self._actor_name(session, actor)
-        self._ring(session, [target.id], NotificationKind.ASSIGNMENT, row, mail, now, by=by)
+        mail, by = move.mail, move.by
+        self._ring(session, [target.id], NotificationKind.ASSIGNMENT, row, mail, move.now, by=by)
         if not self._settings.notify_new_tasks or not target.email:
             return
         message = emails.reassigned(
@@ -2780,14 +2794,11 @@ class Tasks:
         )
         self._outbox.add(uow, target.email, message.subject, message.body)
 
-    def _notify_pool(
-        self, uow: UnitOfWork, actor: Actor, row: Task, people: Sequence[int], now: dt.datetime
-    ) -> None:
+    def _notify_pool(self, uow: UnitOfWork, move: _Move, row: Task, people: Sequence[int]) -> None:
         """Tell a unit's people that a manager put a task in their pool, each in their language."""
         session = uow.session
-        mail = self._mail_ref(session, row.mail_id)
-        by = self._actor_name(session, actor)
-        self._ring(session, people, NotificationKind.POOL, row, mail, now, by=by)
+        mail, by = move.mail, move.by
+        self._ring(session, people, NotificationKind.POOL, row, mail, move.now, by=by)
         if not self._settings.notify_new_tasks:
             return
         for person in self._addresses(session, people):
@@ -2805,30 +2816,29 @@ class Tasks:
     def _notify_withdrawn(
         self,
         uow: UnitOfWork,
-        actor: Actor,
+        move: _Move,
         row: Task,
         previous: int | None,
-        now: dt.datetime,
         to: User | None = None,
         unit: Unit | None = None,
     ) -> None:
         """Tell the person who held a task that a manager gave it to someone (`to`) or to a
         unit's pool (`unit`); nobody when the task was held by nobody, the actor, or `to`."""
+        actor = move.actor
         if previous is None or previous == actor.user_id or (to is not None and previous == to.id):
             return
         session = uow.session
         holder = session.get(User, previous)
         if holder is None or not holder.active:
             return
-        mail = self._mail_ref(session, row.mail_id)
-        by = self._actor_name(session, actor)
+        mail, by = move.mail, move.by
         self._ring(
             session,
             [holder.id],
             NotificationKind.WITHDRAWN,
             row,
             mail,
-            now,
+            move.now,
             by=by,
             to=to.full_name if to is not None else None,
             unit=unit,
